@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+
+mod adapter;
+mod error;
+mod row;
+mod schema;
+pub mod serde_duration;
+pub mod sql;
+mod statement;
+pub mod tenancy;
+mod value;
+
+pub use adapter::{Adapter, AdapterKind, Connection, Health, PoolStatus, Transaction};
+pub use error::{DatabaseError, Error, ErrorKind, Result};
+pub use row::{Column, ExecResult, ResultSet, Row, RowIndex};
+pub use schema::{ColumnSchema, ForeignKeySchema, IndexSchema, TableInfo, TableKind, TableSchema};
+pub use statement::{Params, Statement, bare_name};
+pub use tenancy::{TenancyPolicy, TenantId, TenantManager};
+pub use value::{FromValue, Value};
+
+/// Re-exported so adapters and users implement the traits with the same macro version.
+pub use async_trait::async_trait;

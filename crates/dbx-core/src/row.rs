@@ -1,0 +1,202 @@
+//! Columns, rows and result sets.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::value::{FromValue, Value};
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Column {
+    /// The column's name as the database reports it.
+    pub name: String,
+    /// The declared (native) type, when the backend knows it: `INTEGER`, `timestamptz`, ...
+    pub decltype: Option<String>,
+}
+
+impl Column {
+    /// A column with a name and an optional decltype.
+    pub fn new(name: impl Into<String>, decltype: Option<String>) -> Self {
+        Self { name: name.into(), decltype }
+    }
+}
+
+/// One result row. Its columns are shared with every other row of the same result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    columns: Arc<[Column]>,
+    values: Vec<Value>,
+}
+
+/// Something that picks a value out of a [`Row`]: a `usize` index or a `&str` column name.
+pub trait RowIndex {
+    /// The position in the row, or `None` if there is no such column.
+    fn position(&self, columns: &[Column]) -> Option<usize>;
+    /// The error for a row that has no such column.
+    fn not_found(&self, columns: &[Column]) -> Error;
+}
+
+impl RowIndex for usize {
+    fn position(&self, columns: &[Column]) -> Option<usize> {
+        (*self < columns.len()).then_some(*self)
+    }
+    fn not_found(&self, columns: &[Column]) -> Error {
+        Error::InvalidArgument(format!(
+            "column index {self} is out of range for a row of {} columns",
+            columns.len()
+        ))
+    }
+}
+
+impl RowIndex for &str {
+    fn position(&self, columns: &[Column]) -> Option<usize> {
+        columns.iter().position(|c| c.name == *self)
+    }
+    fn not_found(&self, _columns: &[Column]) -> Error {
+        Error::NoSuchColumn((*self).to_owned())
+    }
+}
+
+impl Row {
+    /// A row over shared columns. `values` must have one entry per column.
+    pub fn new(columns: Arc<[Column]>, values: Vec<Value>) -> Self {
+        debug_assert_eq!(columns.len(), values.len());
+        Self { columns, values }
+    }
+
+    /// The columns.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// Takes the values out of the row.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether the row has no columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The raw value at an index or column name.
+    pub fn value<I: RowIndex>(&self, index: I) -> Result<&Value> {
+        let pos = index.position(&self.columns).ok_or_else(|| index.not_found(&self.columns))?;
+        Ok(&self.values[pos])
+    }
+
+    /// The value at an index or column name, converted to `T`.
+    ///
+    /// ```
+    /// # use dbx_core::{Column, Row, Value};
+    /// let cols: std::sync::Arc<[Column]> = vec![Column::new("id", None)].into();
+    /// let row = Row::new(cols, vec![Value::Integer(7)]);
+    /// assert_eq!(row.get::<i64>("id").unwrap(), 7);
+    /// assert_eq!(row.get::<i32>(0).unwrap(), 7);
+    /// ```
+    pub fn get<T: FromValue>(&self, index: impl RowIndex) -> Result<T> {
+        T::from_value(self.value(index)?)
+    }
+}
+
+/// The full outcome of one statement.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResultSet {
+    /// The result columns; empty for statements that return no rows.
+    pub columns: Arc<[Column]>,
+    /// The rows.
+    pub rows: Vec<Row>,
+    /// Rows inserted, updated or deleted by the statement.
+    pub rows_affected: u64,
+    /// The id of the inserted row, where the backend reports one (see each adapter's docs).
+    pub last_insert_id: Option<i64>,
+}
+
+impl ResultSet {
+    /// A result with no rows.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The first row, if any.
+    pub fn first(&self) -> Option<&Row> {
+        self.rows.first()
+    }
+
+    /// The single value of a one-row, one-column result, converted to `T`.
+    pub fn scalar<T: FromValue>(&self) -> Result<T> {
+        match (self.rows.as_slice(), self.columns.len()) {
+            ([row], 1) => row.get(0),
+            (rows, cols) => Err(Error::InvalidArgument(format!(
+                "expected one row with one column, got {} rows with {cols} columns",
+                rows.len()
+            ))),
+        }
+    }
+
+    /// The column names.
+    pub fn column_names(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|c| c.name.as_str())
+    }
+}
+
+/// The outcome of a statement run for its effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExecResult {
+    /// Rows inserted, updated or deleted.
+    pub rows_affected: u64,
+    /// The id of the inserted row, where the backend reports one.
+    pub last_insert_id: Option<i64>,
+}
+
+impl From<&ResultSet> for ExecResult {
+    fn from(r: &ResultSet) -> Self {
+        Self { rows_affected: r.rows_affected, last_insert_id: r.last_insert_id }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Row {
+        let cols: Arc<[Column]> =
+            vec![Column::new("a", Some("INTEGER".into())), Column::new("b", None)].into();
+        Row::new(cols, vec![Value::Integer(1), Value::Text("x".into())])
+    }
+
+    #[test]
+    fn get_by_index_and_name() {
+        let r = row();
+        assert_eq!(r.get::<i64>(0).unwrap(), 1);
+        assert_eq!(r.get::<String>("b").unwrap(), "x");
+        assert!(matches!(r.get::<i64>("nope"), Err(Error::NoSuchColumn(n)) if n == "nope"));
+        let err = r.get::<i64>(5).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+    }
+
+    #[test]
+    fn scalar_needs_exactly_one_cell() {
+        let r = row();
+        let rs = ResultSet { columns: r.columns.clone(), rows: vec![r], ..Default::default() };
+        assert!(rs.scalar::<i64>().is_err());
+        let cols: Arc<[Column]> = vec![Column::new("n", None)].into();
+        let one = ResultSet {
+            rows: vec![Row::new(cols.clone(), vec![Value::Integer(3)])],
+            columns: cols,
+            ..Default::default()
+        };
+        assert_eq!(one.scalar::<i64>().unwrap(), 3);
+    }
+}

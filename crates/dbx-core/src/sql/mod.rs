@@ -1,0 +1,10 @@
+//! SQL text handling shared by every adapter: the placeholder lexer and the native rewrite.
+
+mod bind;
+mod lexer;
+
+pub use bind::{NativeStatement, to_native};
+pub use lexer::{
+    Dialect, MAX_PARAMETER_INDEX, Placeholder, PlaceholderKind, leading_keyword,
+    may_have_placeholders, scan,
+};
