@@ -73,7 +73,12 @@ pub fn may_have_placeholders(sql: &str) -> bool {
 /// The first keyword of the statement, upper-cased, skipping white space, comments and
 /// opening parentheses. `None` for text with no keyword.
 pub fn leading_keyword(sql: &str, dialect: Dialect) -> Option<String> {
-    let mut lexer = Lexer { bytes: sql.as_bytes(), pos: 0, dialect };
+    keyword_at(sql, 0, dialect).map(|(word, _)| word)
+}
+
+/// The keyword at or after `from`, and the byte offset just past it.
+fn keyword_at(sql: &str, from: usize, dialect: Dialect) -> Option<(String, usize)> {
+    let mut lexer = Lexer { bytes: sql.as_bytes(), pos: from, dialect };
     loop {
         let b = *lexer.bytes.get(lexer.pos)?;
         if b.is_ascii_whitespace() || b == b'(' {
@@ -87,7 +92,22 @@ pub fn leading_keyword(sql: &str, dialect: Dialect) -> Option<String> {
         .iter()
         .position(|b| !b.is_ascii_alphabetic())
         .map_or(lexer.bytes.len(), |n| start + n);
-    (end > start).then(|| sql[start..end].to_ascii_uppercase())
+    (end > start).then(|| (sql[start..end].to_ascii_uppercase(), end))
+}
+
+/// Whether the statement starts, ends or marks a transaction (`BEGIN`, `START TRANSACTION`,
+/// `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT`, `RELEASE`).
+///
+/// Pooled adapters refuse these, because the next statement may run on another connection;
+/// dedicated connections and transactions exist for them.
+pub fn is_transaction_control(sql: &str, dialect: Dialect) -> bool {
+    match leading_keyword(sql, dialect).as_deref() {
+        Some("BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "ABORT") => true,
+        Some("START") => keyword_at(sql, 0, dialect)
+            .and_then(|(_, end)| keyword_at(sql, end, dialect))
+            .is_some_and(|(next, _)| next == "TRANSACTION"),
+        _ => false,
+    }
 }
 
 struct Lexer<'a> {

@@ -134,3 +134,13 @@ fn leading_keyword_skips_comments_and_parens() {
     assert_eq!(leading_keyword("   ", Dialect::Sqlite), None);
     assert_eq!(leading_keyword("# c\nBEGIN", Dialect::Mysql).as_deref(), Some("BEGIN"));
 }
+
+#[test]
+fn transaction_control_statements() {
+    for sql in ["BEGIN", "begin immediate", " COMMIT", "END", "ROLLBACK TO x", "SAVEPOINT a", "RELEASE a", "START TRANSACTION", "/* c */ start  transaction read only"] {
+        assert!(is_transaction_control(sql, Dialect::Sqlite), "{sql}");
+    }
+    for sql in ["SELECT 1", "INSERT INTO begin VALUES (1)", "START", "ENDS"] {
+        assert!(!is_transaction_control(sql, Dialect::Sqlite), "{sql}");
+    }
+}

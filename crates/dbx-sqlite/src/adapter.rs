@@ -1,0 +1,202 @@
+//! [`SqliteAdapter`]: the pool-level handle.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword};
+use dbx_core::{
+    Adapter, AdapterKind, Connection, Error, Health, ResultSet, Result, Statement, TableInfo,
+    TableSchema, Transaction, async_trait,
+};
+
+use crate::exec::{self, Prepared, ReadOutcome};
+use crate::introspect;
+use crate::options::SqliteOptions;
+use crate::pool::{self, Readers, Writer};
+use crate::session::SqliteConnection;
+use crate::transaction::SqliteTransaction;
+
+/// A SQLite database: one writer and, for files, a pool of readers.
+///
+/// Cloning is cheap and shares the connections. Dropping the last clone closes them.
+#[derive(Debug, Clone)]
+pub struct SqliteAdapter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) options: Arc<SqliteOptions>,
+    pub(crate) writer: Arc<Writer>,
+    readers: Option<Arc<Readers>>,
+    closed: AtomicBool,
+}
+
+impl SqliteAdapter {
+    /// Opens (and by default creates) the database.
+    pub async fn open(options: SqliteOptions) -> Result<Self> {
+        let options = Arc::new(options);
+        let for_open = options.clone();
+        let conn = tokio::task::spawn_blocking(move || pool::open(&for_open, true))
+            .await
+            .map_err(|e| Error::ConnectionLost(format!("opening the database failed: {e}")))??;
+        // A private in-memory database exists only on its one connection.
+        let readers = (!options.is_memory()).then(|| Arc::new(Readers::new(options.clone())));
+        let inner = Inner {
+            writer: Writer::new(conn, options.clone()),
+            readers,
+            options,
+            closed: AtomicBool::new(false),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Opens a private in-memory database.
+    pub async fn memory() -> Result<Self> {
+        Self::open(SqliteOptions::memory()).await
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> &SqliteOptions {
+        &self.inner.options
+    }
+
+    /// A dedicated session, as the concrete type.
+    pub async fn sqlite_connection(&self) -> Result<SqliteConnection> {
+        self.inner.check_open()?;
+        Ok(SqliteConnection::new(self.inner.clone()))
+    }
+}
+
+/// Statements worth trying on a read connection; SQLite itself then confirms read-only-ness.
+fn may_read(sql: &str) -> bool {
+    matches!(
+        leading_keyword(sql, Dialect::Sqlite).as_deref(),
+        Some("SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "PRAGMA")
+    )
+}
+
+fn refuse_transaction_control(sql: &str) -> Result<()> {
+    if is_transaction_control(sql, Dialect::Sqlite) {
+        return Err(Error::InvalidArgument(format!(
+            "{:?} controls a transaction, which a pooled adapter cannot keep between calls: \
+             use transaction() or connection() instead",
+            sql.trim()
+        )));
+    }
+    Ok(())
+}
+
+impl Inner {
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) || self.writer.is_closed() {
+            return Err(Error::Closed(AdapterKind::Sqlite));
+        }
+        Ok(())
+    }
+
+    /// Runs one statement outside any transaction: on a reader when SQLite confirms it only
+    /// reads, otherwise on the writer.
+    pub(crate) async fn run_autocommit(&self, p: Prepared) -> Result<ResultSet> {
+        self.check_open()?;
+        let p = match &self.readers {
+            Some(readers) if may_read(&p.sql) => {
+                match readers.run(move |c| exec::run_if_readonly(c, p)).await? {
+                    ReadOutcome::Done(result) => return result,
+                    ReadOutcome::Writes(p) => p,
+                }
+            }
+            _ => p,
+        };
+        let lease = self.writer.lease().await?;
+        lease.run(move |c| exec::run(c, &p)).await?
+    }
+
+    pub(crate) async fn batch_autocommit(&self, stmts: Vec<Prepared>) -> Result<Vec<ResultSet>> {
+        self.check_open()?;
+        let lease = self.writer.lease().await?;
+        lease.run(move |c| exec::run_atomically(c, &stmts)).await?
+    }
+
+    /// Runs a read-only helper (introspection, health) on a reader, or on the writer for an
+    /// in-memory database.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> T + Send + 'static,
+    {
+        self.check_open()?;
+        match &self.readers {
+            Some(readers) => readers.run(f).await,
+            None => self.writer.lease().await?.run(f).await,
+        }
+    }
+}
+
+fn prepare_all(stmts: Vec<Statement>) -> Result<Vec<Prepared>> {
+    stmts
+        .into_iter()
+        .map(|s| {
+            refuse_transaction_control(&s.sql)?;
+            Prepared::new(s)
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Adapter for SqliteAdapter {
+    fn kind(&self) -> AdapterKind {
+        AdapterKind::Sqlite
+    }
+
+    async fn query(&self, stmt: Statement) -> Result<ResultSet> {
+        refuse_transaction_control(&stmt.sql)?;
+        self.inner.run_autocommit(Prepared::new(stmt)?).await
+    }
+
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        self.inner.batch_autocommit(prepare_all(stmts)?).await
+    }
+
+    async fn transaction(&self) -> Result<Box<dyn Transaction>> {
+        self.inner.check_open()?;
+        let lease = self.inner.writer.lease().await?;
+        Ok(Box::new(SqliteTransaction::begin(lease).await?))
+    }
+
+    async fn connection(&self) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(self.sqlite_connection().await?))
+    }
+
+    async fn tables(&self) -> Result<Vec<TableInfo>> {
+        self.inner.read(introspect::tables).await?
+    }
+
+    async fn table(&self, name: &str) -> Result<TableSchema> {
+        let name = name.to_owned();
+        self.inner.read(move |c| introspect::table(c, &name)).await?
+    }
+
+    async fn health(&self) -> Result<Health> {
+        let started = Instant::now();
+        self.inner
+            .read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+            .await?
+            .map_err(crate::error::map_err)?;
+        let latency = started.elapsed();
+        let mut pool = self.inner.readers.as_ref().map(|r| r.status()).unwrap_or_default();
+        // The writer counts as one more connection.
+        pool.max += 1;
+        pool.idle += 1;
+        Ok(Health { latency, pool })
+    }
+
+    async fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        if let Some(readers) = &self.inner.readers {
+            readers.close().await;
+        }
+        self.inner.writer.close().await;
+    }
+}

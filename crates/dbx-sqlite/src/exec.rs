@@ -1,0 +1,153 @@
+//! Runs one statement on a rusqlite connection. Everything here is blocking and runs on
+//! tokio's blocking pool, never on a reactor thread.
+
+use std::sync::Arc;
+
+use dbx_core::sql::{Dialect, leading_keyword, to_native};
+use dbx_core::{Column, Error, ResultSet, Result, Row, Statement, Value};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql};
+
+use crate::error::map_err;
+
+/// A statement already rewritten into SQLite's `?N` form.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) sql: String,
+    pub(crate) args: Vec<Value>,
+    /// Whether the statement is an `INSERT`/`REPLACE`, whose rowid is reported even when it
+    /// equals the previous one. Other statements report a rowid only when it changed (a
+    /// `WITH ... INSERT`, or a trigger that inserts).
+    pub(crate) may_insert: bool,
+}
+
+impl Prepared {
+    pub(crate) fn new(stmt: Statement) -> Result<Self> {
+        let native = to_native(&stmt.sql, stmt.params, Dialect::Sqlite)?;
+        let may_insert =
+            matches!(leading_keyword(&native.sql, Dialect::Sqlite).as_deref(), Some("INSERT" | "REPLACE"));
+        Ok(Self { sql: native.sql.into_owned(), args: native.args, may_insert })
+    }
+}
+
+/// Borrows a dbx value as a rusqlite parameter without copying text or blobs.
+struct Bind<'a>(&'a Value);
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(r) => ValueRef::Real(*r),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+fn to_value(v: ValueRef<'_>) -> Result<Value> {
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(r) => Value::Real(r),
+        ValueRef::Text(t) => Value::Text(
+            String::from_utf8(t.to_vec())
+                .map_err(|e| Error::Conversion { from: "text", to: "String", detail: Some(e.to_string()) })?,
+        ),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    })
+}
+
+/// What a read connection did with a statement.
+pub(crate) enum ReadOutcome {
+    /// It ran.
+    Done(Result<ResultSet>),
+    /// SQLite says the statement writes; it was not run and goes back for the writer.
+    Writes(Prepared),
+}
+
+/// Runs `p` only if SQLite judges it read-only (`sqlite3_stmt_readonly`).
+pub(crate) fn run_if_readonly(conn: &Connection, p: Prepared) -> ReadOutcome {
+    match conn.prepare_cached(&p.sql) {
+        Ok(stmt) if !stmt.readonly() => ReadOutcome::Writes(p),
+        Ok(stmt) => ReadOutcome::Done(run_prepared(conn, stmt, &p)),
+        Err(e) => ReadOutcome::Done(Err(map_err(e))),
+    }
+}
+
+/// Runs `p` and returns its full result.
+pub(crate) fn run(conn: &Connection, p: &Prepared) -> Result<ResultSet> {
+    let stmt = conn.prepare_cached(&p.sql).map_err(map_err)?;
+    run_prepared(conn, stmt, p)
+}
+
+fn run_prepared(conn: &Connection, mut stmt: rusqlite::CachedStatement<'_>, p: &Prepared) -> Result<ResultSet> {
+    if stmt.parameter_count() != p.args.len() {
+        // The rewrite numbers parameters densely, so this only happens for SQLite-only forms
+        // such as `#name` that dbx does not treat as placeholders.
+        return Err(Error::Arguments(format!(
+            "SQLite sees {} parameters but {} arguments were bound",
+            stmt.parameter_count(),
+            p.args.len()
+        )));
+    }
+    for (i, arg) in p.args.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, Bind(arg)).map_err(map_err)?;
+    }
+    let columns: Arc<[Column]> = stmt
+        .columns()
+        .map(|c| Column::new(c.name(), c.decl_type().map(str::to_owned)))
+        .collect();
+    let readonly = stmt.readonly();
+    let changes_before = conn.total_changes();
+    let rowid_before = conn.last_insert_rowid();
+
+    let mut rows = Vec::new();
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next().map_err(map_err)? {
+        let values = (0..columns.len())
+            .map(|i| row.get_ref(i).map_err(map_err).and_then(to_value))
+            .collect::<Result<Vec<_>>>()?;
+        rows.push(Row::new(columns.clone(), values));
+    }
+    drop(cursor);
+
+    // `changes()` and `last_insert_rowid()` are per connection and keep the values of the
+    // last writing statement, so they are reported only when this statement changed rows.
+    let changed = !readonly && conn.total_changes() != changes_before;
+    let rows_affected = if changed { conn.changes() } else { 0 };
+    let rowid = conn.last_insert_rowid();
+    let last_insert_id = (changed && (p.may_insert || rowid != rowid_before)).then_some(rowid);
+    Ok(ResultSet { columns, rows, rows_affected, last_insert_id })
+}
+
+/// Runs statements in order and stops at the first failure.
+pub(crate) fn run_all(conn: &Connection, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
+    stmts.iter().map(|p| run(conn, p)).collect()
+}
+
+/// Runs `stmts` inside `BEGIN IMMEDIATE ... COMMIT`, rolling back on the first failure.
+pub(crate) fn run_atomically(conn: &Connection, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+    let result = run_all(conn, stmts);
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    match (result, conn.execute_batch(end)) {
+        (Ok(results), Ok(())) => Ok(results),
+        (Ok(_), Err(commit_failed)) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(map_err(commit_failed))
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Runs `stmts` inside a savepoint of the open transaction, undoing only them on failure.
+pub(crate) fn run_in_savepoint(conn: &Connection, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
+    conn.execute_batch("SAVEPOINT dbx_batch").map_err(map_err)?;
+    let result = run_all(conn, stmts);
+    if result.is_err() {
+        let _ = conn.execute_batch("ROLLBACK TO dbx_batch");
+    }
+    conn.execute_batch("RELEASE dbx_batch").map_err(map_err)?;
+    result
+}

@@ -1,0 +1,104 @@
+//! [`SqliteConnection`]: a dedicated session for callers that run `BEGIN`/`COMMIT` themselves.
+//!
+//! Outside a transaction a session behaves like the adapter: reads go to readers, writes to
+//! the writer. When one of its statements opens a transaction (`BEGIN`, `SAVEPOINT`), the
+//! session pins the writer and keeps it until SQLite reports autocommit again, including
+//! after an implicit rollback. Other writers wait on the lock meanwhile, so a session that
+//! sits in a transaction holds up every writer of the database; protocol servers expire
+//! idle streams for that reason.
+
+use std::sync::Arc;
+
+use dbx_core::sql::{Dialect, is_transaction_control};
+use dbx_core::{AdapterKind, Connection, ResultSet, Result, Statement, Transaction, async_trait};
+
+use crate::adapter::Inner;
+use crate::exec::{self, Prepared};
+use crate::pool::Lease;
+use crate::transaction::SqliteTransaction;
+
+/// A dedicated SQLite session.
+#[derive(Debug)]
+pub struct SqliteConnection {
+    db: Arc<Inner>,
+    pinned: Option<Lease>,
+}
+
+impl SqliteConnection {
+    pub(crate) fn new(db: Arc<Inner>) -> Self {
+        Self { db, pinned: None }
+    }
+
+    /// Drops the pin once no transaction is open, so other writers can proceed.
+    fn unpin_if_idle(&mut self) {
+        if self.pinned.as_ref().is_some_and(Lease::is_autocommit) {
+            self.pinned = None;
+        }
+    }
+
+    async fn pin(&mut self) -> Result<&Lease> {
+        if self.pinned.is_none() {
+            self.pinned = Some(self.db.writer.lease().await?);
+        }
+        Ok(self.pinned.as_ref().expect("pinned above"))
+    }
+}
+
+#[async_trait]
+impl Connection for SqliteConnection {
+    fn kind(&self) -> AdapterKind {
+        AdapterKind::Sqlite
+    }
+
+    async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
+        self.db.check_open()?;
+        self.unpin_if_idle();
+        let controls = is_transaction_control(&stmt.sql, Dialect::Sqlite);
+        let p = Prepared::new(stmt)?;
+        if self.pinned.is_none() && !controls {
+            return self.db.run_autocommit(p).await;
+        }
+        let result = self.pin().await?.run(move |c| exec::run(c, &p)).await;
+        self.unpin_if_idle();
+        result?
+    }
+
+    async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        self.db.check_open()?;
+        self.unpin_if_idle();
+        let stmts = stmts.into_iter().map(Prepared::new).collect::<Result<Vec<_>>>()?;
+        match &self.pinned {
+            Some(lease) => lease.run(move |c| exec::run_in_savepoint(c, &stmts)).await?,
+            None => self.db.batch_autocommit(stmts).await,
+        }
+    }
+
+    fn is_autocommit(&self) -> bool {
+        self.pinned.as_ref().is_none_or(Lease::is_autocommit)
+    }
+
+    async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
+        self.db.check_open()?;
+        self.unpin_if_idle();
+        if self.pinned.is_some() {
+            // The caller opened a transaction with BEGIN: nest inside it.
+            let lease = self.pinned.as_ref().expect("checked above");
+            return Ok(Box::new(SqliteTransaction::savepoint_on(lease, 1).await?));
+        }
+        self.pin().await?;
+        Ok(Box::new(SqliteTransaction::begin_on_session(&mut self.pinned).await?))
+    }
+}
+
+impl Drop for SqliteConnection {
+    fn drop(&mut self) {
+        if let Some(lease) = self.pinned.take() {
+            if !lease.is_autocommit() {
+                let writer = lease.writer().clone();
+                writer.queue_cleanup("ROLLBACK".to_owned());
+                drop(lease);
+                writer.flush_cleanup_soon();
+            }
+        }
+    }
+}

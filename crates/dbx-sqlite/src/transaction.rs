@@ -1,0 +1,144 @@
+//! Transactions and savepoints on the writer connection.
+//!
+//! A transaction holds the writer's lease for its whole life, so no other statement of this
+//! process runs inside it. When one is dropped without `commit` or `rollback`, its `Drop`
+//! queues the matching `ROLLBACK` (or `ROLLBACK TO`) on the writer; the writer runs queued
+//! SQL before anything else, so the next user never sees the abandoned work. A task is also
+//! spawned to run it right away, which releases SQLite's file lock without waiting for the
+//! next write.
+
+use dbx_core::sql::{Dialect, is_transaction_control};
+use dbx_core::{Error, ResultSet, Result, Statement, Transaction, async_trait};
+
+use crate::exec::{self, Prepared};
+use crate::pool::Lease;
+
+/// Where a transaction's lease lives.
+#[derive(Debug)]
+enum Holder<'a> {
+    /// A top-level transaction from the adapter owns its lease.
+    Owned(Option<Lease>),
+    /// A savepoint borrows its parent's.
+    Borrowed(&'a Lease),
+    /// A top-level transaction on a dedicated session uses the session's pinned lease and
+    /// unpins it when it ends.
+    Session(&'a mut Option<Lease>),
+}
+
+/// An open SQLite transaction (depth 0) or savepoint (depth 1 and up).
+#[derive(Debug)]
+pub struct SqliteTransaction<'a> {
+    holder: Holder<'a>,
+    depth: u32,
+    finished: bool,
+}
+
+fn savepoint_name(depth: u32) -> String {
+    format!("dbx_sp_{depth}")
+}
+
+impl SqliteTransaction<'static> {
+    /// Begins a transaction on a freshly leased writer.
+    pub(crate) async fn begin(lease: Lease) -> Result<Self> {
+        lease.run(|c| c.execute_batch("BEGIN IMMEDIATE")).await?.map_err(crate::error::map_err)?;
+        Ok(Self { holder: Holder::Owned(Some(lease)), depth: 0, finished: false })
+    }
+}
+
+impl<'a> SqliteTransaction<'a> {
+    /// Begins a transaction on a session's pinned lease.
+    pub(crate) async fn begin_on_session(slot: &'a mut Option<Lease>) -> Result<Self> {
+        let lease = slot.as_ref().ok_or_else(|| Error::InvalidArgument("no pinned connection".into()))?;
+        lease.run(|c| c.execute_batch("BEGIN IMMEDIATE")).await?.map_err(crate::error::map_err)?;
+        Ok(Self { holder: Holder::Session(slot), depth: 0, finished: false })
+    }
+
+    /// Opens a savepoint inside a transaction the caller started with `BEGIN`.
+    pub(crate) async fn savepoint_on(lease: &'a Lease, depth: u32) -> Result<Self> {
+        let sql = format!("SAVEPOINT {}", savepoint_name(depth));
+        lease.run(move |c| c.execute_batch(&sql)).await?.map_err(crate::error::map_err)?;
+        Ok(Self { holder: Holder::Borrowed(lease), depth, finished: false })
+    }
+
+    fn lease(&self) -> Result<&Lease> {
+        let lease = match &self.holder {
+            Holder::Owned(lease) => lease.as_ref(),
+            Holder::Borrowed(lease) => Some(*lease),
+            Holder::Session(slot) => slot.as_ref(),
+        };
+        lease.ok_or_else(|| Error::InvalidArgument("the transaction has already ended".into()))
+    }
+
+    fn release(&mut self) {
+        match &mut self.holder {
+            Holder::Owned(lease) => drop(lease.take()),
+            Holder::Session(slot) => drop(slot.take()),
+            Holder::Borrowed(_) => {}
+        }
+    }
+
+    fn rollback_sql(&self) -> String {
+        match self.depth {
+            0 => "ROLLBACK".to_owned(),
+            d => format!("ROLLBACK TO {0}; RELEASE {0}", savepoint_name(d)),
+        }
+    }
+
+    async fn finish(&mut self, sql: String) -> Result<()> {
+        self.lease()?.run(move |c| c.execute_batch(&sql)).await?.map_err(crate::error::map_err)?;
+        self.finished = true;
+        if self.depth == 0 {
+            self.release();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Transaction for SqliteTransaction<'_> {
+    async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
+        if is_transaction_control(&stmt.sql, Dialect::Sqlite) {
+            return Err(Error::InvalidArgument(format!(
+                "{:?} would end or nest this transaction behind its back: use commit(), \
+                 rollback() or savepoint()",
+                stmt.sql.trim()
+            )));
+        }
+        let p = Prepared::new(stmt)?;
+        self.lease()?.run(move |c| exec::run(c, &p)).await?
+    }
+
+    async fn savepoint(&mut self) -> Result<Box<dyn Transaction + '_>> {
+        let lease = self.lease()?;
+        Ok(Box::new(SqliteTransaction::savepoint_on(lease, self.depth + 1).await?))
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let sql = match self.depth {
+            0 => "COMMIT".to_owned(),
+            d => format!("RELEASE {}", savepoint_name(d)),
+        };
+        self.finish(sql).await
+    }
+
+    async fn rollback(mut self: Box<Self>) -> Result<()> {
+        let sql = self.rollback_sql();
+        self.finish(sql).await
+    }
+}
+
+impl Drop for SqliteTransaction<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let sql = self.rollback_sql();
+        let Ok(lease) = self.lease() else { return };
+        let writer = lease.writer().clone();
+        writer.queue_cleanup(sql);
+        if self.depth == 0 {
+            self.release();
+            writer.flush_cleanup_soon();
+        }
+    }
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use dbx_core::*;
+
+/// The SQLite adapter.
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use dbx_sqlite as sqlite;
+#[cfg(feature = "sqlite")]
+#[doc(inline)]
+pub use dbx_sqlite::{SqliteAdapter, SqliteOptions, SqliteTenants};
+
+// Each adapter below lands in its own change; until then its feature says so at build time
+// instead of compiling to nothing.
+#[cfg(feature = "postgres")]
+compile_error!("dbx: the `postgres` feature is declared but its adapter has not landed yet");
+#[cfg(feature = "mysql")]
+compile_error!("dbx: the `mysql` feature is declared but its adapter has not landed yet");
+#[cfg(feature = "libsql")]
+compile_error!("dbx: the `libsql` feature is declared but its adapter has not landed yet");
+#[cfg(feature = "hrana")]
+compile_error!("dbx: the `hrana` feature is declared but the Hrana server has not landed yet");
+#[cfg(feature = "migrate")]
+compile_error!("dbx: the `migrate` feature is declared but migrations have not landed yet");

@@ -1,0 +1,29 @@
+//! `cargo xtask <task>`: the project's automation, in Rust instead of shell scripts.
+
+mod ci;
+mod test;
+mod util;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  test    build everything and run every test suite (the one test command)
+  ci      cargo fmt --check, clippy -D warnings, the Cargo.lock rules, then `test`
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = args.split_first().map_or(("", &[][..]), |(t, r)| (t.as_str(), r));
+    match task {
+        "test" => test::run(rest),
+        "ci" => ci::run(rest),
+        "" | "help" | "-h" | "--help" => {
+            eprint!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown task {other:?}\n\n{USAGE}"),
+    }
+}
