@@ -90,6 +90,12 @@ pub(crate) fn map_err(err: rusqlite::Error) -> Error {
             let kind = kind_of(code.extended_code, &message);
             Error::from_database(kind, AdapterKind::Sqlite, result_code_name(code.extended_code), message)
         }
+        // Errors found while preparing: same codes, plus where in the text SQLite stopped.
+        rusqlite::Error::SqlInputError { error, msg, offset, .. } => {
+            let kind = kind_of(error.extended_code, &msg);
+            let message = if offset >= 0 { format!("{msg} (at byte {offset})") } else { msg };
+            Error::from_database(kind, AdapterKind::Sqlite, result_code_name(error.extended_code), message)
+        }
         rusqlite::Error::MultipleStatement => Error::InvalidArgument(
             "the SQL holds more than one statement: send one statement per call, or use batch".to_owned(),
         ),

@@ -1,0 +1,84 @@
+//! Dedicated connections: caller-driven transactions and autocommit tracking.
+
+use dbx_core::{ErrorKind, Statement};
+
+use super::transactions::{insert, items, names};
+use crate::Harness;
+
+pub async fn begin_commit_tracks_autocommit<H: Harness>(h: &H) {
+    let db = items(h).await;
+    let mut conn = db.connection().await.unwrap();
+    assert!(conn.is_autocommit());
+    conn.execute("BEGIN".into()).await.unwrap();
+    assert!(!conn.is_autocommit());
+    conn.execute(insert("in-session")).await.unwrap();
+    let seen = conn.query("SELECT COUNT(*) FROM items".into()).await.unwrap();
+    assert_eq!(seen.scalar::<i64>().unwrap(), 1);
+    conn.execute("COMMIT".into()).await.unwrap();
+    assert!(conn.is_autocommit());
+    assert_eq!(names(&*db).await, ["in-session"]);
+}
+
+pub async fn sql_rollback_discards<H: Harness>(h: &H) {
+    let db = items(h).await;
+    let mut conn = db.connection().await.unwrap();
+    conn.execute("BEGIN".into()).await.unwrap();
+    conn.execute(insert("gone")).await.unwrap();
+    conn.execute("ROLLBACK".into()).await.unwrap();
+    assert!(conn.is_autocommit());
+    assert!(names(&*db).await.is_empty());
+    // Outside a transaction the session writes in autocommit mode.
+    conn.execute(insert("direct")).await.unwrap();
+    assert_eq!(names(&*db).await, ["direct"]);
+    // A stray COMMIT is an error on SQLite and a warning on PostgreSQL; either way the
+    // session stays in autocommit mode and usable.
+    let _ = conn.execute("COMMIT".into()).await;
+    assert!(conn.is_autocommit());
+    conn.execute(insert("still-works")).await.unwrap();
+    assert_eq!(names(&*db).await, ["direct", "still-works"]);
+}
+
+pub async fn dropped_session_rolls_back_and_frees_writers<H: Harness>(h: &H) {
+    let db = items(h).await;
+    {
+        let mut conn = db.connection().await.unwrap();
+        conn.execute("BEGIN".into()).await.unwrap();
+        conn.execute(insert("abandoned")).await.unwrap();
+    }
+    db.execute(insert("next")).await.unwrap();
+    assert_eq!(names(&*db).await, ["next"]);
+}
+
+pub async fn session_transaction_api<H: Harness>(h: &H) {
+    let db = items(h).await;
+    let mut conn = db.connection().await.unwrap();
+    {
+        let mut tx = conn.transaction().await.unwrap();
+        tx.execute(insert("a")).await.unwrap();
+        let mut sp = tx.savepoint().await.unwrap();
+        sp.execute(insert("b")).await.unwrap();
+        sp.rollback().await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert!(conn.is_autocommit());
+    conn.execute(insert("c")).await.unwrap();
+    assert_eq!(names(&*db).await, ["a", "c"]);
+}
+
+pub async fn session_batch_is_atomic<H: Harness>(h: &H) {
+    let db = items(h).await;
+    let mut conn = db.connection().await.unwrap();
+    let err = conn
+        .batch(vec![insert("x"), Statement::new("INSERT INTO items (name) VALUES (NULL)")])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotNullViolation);
+    assert!(conn.is_autocommit());
+    // Inside an open transaction, a failed batch undoes only itself.
+    conn.execute("BEGIN".into()).await.unwrap();
+    conn.execute(insert("kept")).await.unwrap();
+    assert!(conn.batch(vec![insert("y"), Statement::new("INSERT INTO items (name) VALUES (NULL)")]).await.is_err());
+    assert!(!conn.is_autocommit(), "a failed batch must not end the caller's transaction");
+    conn.execute("COMMIT".into()).await.unwrap();
+    assert_eq!(names(&*db).await, ["kept"]);
+}

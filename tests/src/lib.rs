@@ -1,0 +1,10 @@
+//! Test support shared by every backend's test binary: the [`Harness`] a backend implements
+//! and the backend-generic conformance bodies, instantiated per backend by
+//! [`conformance_tests!`].
+// The bodies are named for what they check; a doc line on each would repeat the name.
+#![allow(missing_docs)]
+
+pub mod conformance;
+mod harness;
+
+pub use harness::{Harness, Types};
