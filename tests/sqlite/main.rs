@@ -5,10 +5,10 @@ mod specific;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use dbx_tests::{Harness, Types, conformance_tests};
 use dbx_core::tenancy::TenantCacheConfig;
 use dbx_core::{Adapter, TenantManager, async_trait};
 use dbx_sqlite::{SqliteAdapter, SqliteOptions, SqliteTenants};
+use dbx_tests::{Harness, Types, conformance_tests};
 use tempfile::TempDir;
 
 /// Fresh file databases under a temp dir that lives as long as the test.
@@ -21,19 +21,30 @@ struct SqliteHarness {
 #[async_trait]
 impl Harness for SqliteHarness {
     async fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("a temp dir"), next: AtomicUsize::new(0) }
+        Self {
+            dir: tempfile::tempdir().expect("a temp dir"),
+            next: AtomicUsize::new(0),
+        }
     }
 
     async fn database(&self) -> Arc<dyn Adapter> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = self.dir.path().join(format!("db{n}.db"));
-        Arc::new(SqliteAdapter::open(SqliteOptions::new(path)).await.expect("open a SQLite file"))
+        Arc::new(
+            SqliteAdapter::open(SqliteOptions::new(path))
+                .await
+                .expect("open a SQLite file"),
+        )
     }
 
     async fn tenants(&self) -> Arc<dyn TenantManager> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let dir = self.dir.path().join(format!("tenants{n}"));
-        Arc::new(SqliteTenants::open(dir, SqliteOptions::default(), TenantCacheConfig::default()).await.unwrap())
+        Arc::new(
+            SqliteTenants::open(dir, SqliteOptions::default(), TenantCacheConfig::default())
+                .await
+                .unwrap(),
+        )
     }
 
     fn types(&self) -> Types {

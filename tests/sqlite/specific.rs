@@ -8,12 +8,22 @@ use dbx_core::{Adapter, Error, ErrorKind, Statement, TenantId, TenantManager};
 use dbx_sqlite::{JournalMode, SqliteAdapter, SqliteOptions, SqliteTenants, Synchronous};
 use tokio::task::JoinSet;
 
-async fn file_db(dir: &tempfile::TempDir, opts: impl FnOnce(SqliteOptions) -> SqliteOptions) -> SqliteAdapter {
-    SqliteAdapter::open(opts(SqliteOptions::new(dir.path().join("t.db")))).await.unwrap()
+async fn file_db(
+    dir: &tempfile::TempDir,
+    opts: impl FnOnce(SqliteOptions) -> SqliteOptions,
+) -> SqliteAdapter {
+    SqliteAdapter::open(opts(SqliteOptions::new(dir.path().join("t.db"))))
+        .await
+        .unwrap()
 }
 
 async fn pragma(db: &SqliteAdapter, name: &str) -> dbx_core::Value {
-    db.query(format!("PRAGMA {name}").into()).await.unwrap().rows[0].values()[0].clone()
+    db.query(format!("PRAGMA {name}").into())
+        .await
+        .unwrap()
+        .rows[0]
+        .values()[0]
+        .clone()
 }
 
 #[tokio::test]
@@ -45,9 +55,11 @@ async fn settings_are_configurable() {
 #[tokio::test]
 async fn missing_file_without_create_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = SqliteAdapter::open(SqliteOptions::new(dir.path().join("nope.db")).create_if_missing(false))
-        .await
-        .unwrap_err();
+    let err = SqliteAdapter::open(
+        SqliteOptions::new(dir.path().join("nope.db")).create_if_missing(false),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("nope.db"), "{err}");
 }
@@ -56,21 +68,39 @@ async fn missing_file_without_create_is_a_clear_error() {
 async fn a_held_write_lock_times_out_as_busy_and_reads_continue() {
     let dir = tempfile::tempdir().unwrap();
     let db = file_db(&dir, |o| o.busy_timeout(Duration::from_millis(200))).await;
-    db.execute("CREATE TABLE t (x INTEGER)".into()).await.unwrap();
+    db.execute("CREATE TABLE t (x INTEGER)".into())
+        .await
+        .unwrap();
     let mut session = db.connection().await.unwrap();
     session.execute("BEGIN".into()).await.unwrap();
-    session.execute("INSERT INTO t VALUES (1)".into()).await.unwrap();
+    session
+        .execute("INSERT INTO t VALUES (1)".into())
+        .await
+        .unwrap();
 
-    let err = db.execute("INSERT INTO t VALUES (2)".into()).await.unwrap_err();
+    let err = db
+        .execute("INSERT INTO t VALUES (2)".into())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Busy, "{err}");
     assert!(err.to_string().contains("write lock"), "{err}");
     // Under WAL, readers are not blocked by the open write transaction, and do not see it.
-    let count: i64 = db.query("SELECT COUNT(*) FROM t".into()).await.unwrap().scalar().unwrap();
+    let count: i64 = db
+        .query("SELECT COUNT(*) FROM t".into())
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap();
     assert_eq!(count, 0);
 
     session.execute("COMMIT".into()).await.unwrap();
     db.execute("INSERT INTO t VALUES (2)".into()).await.unwrap();
-    let count: i64 = db.query("SELECT COUNT(*) FROM t".into()).await.unwrap().scalar().unwrap();
+    let count: i64 = db
+        .query("SELECT COUNT(*) FROM t".into())
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap();
     assert_eq!(count, 2);
 }
 
@@ -95,17 +125,28 @@ async fn concurrent_reads_use_several_reader_connections() {
     }
     let pool = db.health().await.unwrap().pool;
     // The writer counts as one; more than one reader means reads ran side by side.
-    assert!(pool.idle >= 3, "expected at least two readers to have been opened: {pool:?}");
-    assert!(pool.idle <= 5, "never more than max_readers + the writer: {pool:?}");
+    assert!(
+        pool.idle >= 3,
+        "expected at least two readers to have been opened: {pool:?}"
+    );
+    assert!(
+        pool.idle <= 5,
+        "never more than max_readers + the writer: {pool:?}"
+    );
 }
 
 #[tokio::test]
 async fn writing_statements_are_routed_to_the_writer() {
     let dir = tempfile::tempdir().unwrap();
     let db = file_db(&dir, |o| o).await;
-    db.execute("CREATE TABLE t (x INTEGER)".into()).await.unwrap();
+    db.execute("CREATE TABLE t (x INTEGER)".into())
+        .await
+        .unwrap();
     // Starts like a read, writes all the same: SQLite's read-only check sends it to the writer.
-    let rs = db.query("WITH v(x) AS (VALUES (7)) INSERT INTO t SELECT x FROM v RETURNING x".into()).await.unwrap();
+    let rs = db
+        .query("WITH v(x) AS (VALUES (7)) INSERT INTO t SELECT x FROM v RETURNING x".into())
+        .await
+        .unwrap();
     assert_eq!(rs.scalar::<i64>().unwrap(), 7);
     assert_eq!(rs.rows_affected, 1);
     db.query("PRAGMA user_version = 3".into()).await.unwrap();
@@ -115,14 +156,22 @@ async fn writing_statements_are_routed_to_the_writer() {
 #[tokio::test]
 async fn insert_ids_and_affected_rows_are_exact() {
     let db = SqliteAdapter::memory().await.unwrap();
-    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)".into()).await.unwrap();
-    let first = db.execute("INSERT INTO t (x) VALUES (1), (2)".into()).await.unwrap();
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)".into())
+        .await
+        .unwrap();
+    let first = db
+        .execute("INSERT INTO t (x) VALUES (1), (2)".into())
+        .await
+        .unwrap();
     assert_eq!((first.rows_affected, first.last_insert_id), (2, Some(2)));
     let update = db.execute("UPDATE t SET x = x + 1".into()).await.unwrap();
     assert_eq!((update.rows_affected, update.last_insert_id), (2, None));
     let select = db.query("SELECT * FROM t".into()).await.unwrap();
     assert_eq!((select.rows_affected, select.last_insert_id), (0, None));
-    let ddl = db.execute("CREATE TABLE u (y INTEGER)".into()).await.unwrap();
+    let ddl = db
+        .execute("CREATE TABLE u (y INTEGER)".into())
+        .await
+        .unwrap();
     assert_eq!((ddl.rows_affected, ddl.last_insert_id), (0, None));
 }
 
@@ -130,7 +179,9 @@ async fn insert_ids_and_affected_rows_are_exact() {
 async fn memory_databases_are_private() {
     let a = SqliteAdapter::memory().await.unwrap();
     let b = SqliteAdapter::memory().await.unwrap();
-    a.execute("CREATE TABLE only_in_a (x INTEGER)".into()).await.unwrap();
+    a.execute("CREATE TABLE only_in_a (x INTEGER)".into())
+        .await
+        .unwrap();
     assert_eq!(a.tables().await.unwrap().len(), 1);
     assert!(b.tables().await.unwrap().is_empty());
 }
@@ -138,7 +189,10 @@ async fn memory_databases_are_private() {
 #[tokio::test]
 async fn more_than_one_statement_is_refused() {
     let db = SqliteAdapter::memory().await.unwrap();
-    let err = db.execute("CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)".into()).await.unwrap_err();
+    let err = db
+        .execute("CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)".into())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert!(err.to_string().contains("batch"), "{err}");
     assert!(db.tables().await.unwrap().is_empty(), "nothing of it ran");
@@ -147,33 +201,68 @@ async fn more_than_one_statement_is_refused() {
 #[tokio::test]
 async fn decltypes_and_defaults_are_reported_as_declared() {
     let db = SqliteAdapter::memory().await.unwrap();
-    db.execute("CREATE TABLE t (a VARCHAR(20) DEFAULT 'x', b NUMERIC(10,2) NOT NULL DEFAULT 0, c)".into()).await.unwrap();
+    db.execute(
+        "CREATE TABLE t (a VARCHAR(20) DEFAULT 'x', b NUMERIC(10,2) NOT NULL DEFAULT 0, c)".into(),
+    )
+    .await
+    .unwrap();
     let schema = db.table("t").await.unwrap();
-    let got: Vec<_> = schema.columns.iter().map(|c| (c.decltype.as_deref(), c.default.as_deref(), c.nullable)).collect();
-    assert_eq!(got, [(Some("VARCHAR(20)"), Some("'x'"), true), (Some("NUMERIC(10,2)"), Some("0"), false), (None, None, true)]);
-    let rs = db.query("SELECT a, b, c, 1 + 1 AS two FROM t".into()).await.unwrap();
+    let got: Vec<_> = schema
+        .columns
+        .iter()
+        .map(|c| (c.decltype.as_deref(), c.default.as_deref(), c.nullable))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("VARCHAR(20)"), Some("'x'"), true),
+            (Some("NUMERIC(10,2)"), Some("0"), false),
+            (None, None, true)
+        ]
+    );
+    let rs = db
+        .query("SELECT a, b, c, 1 + 1 AS two FROM t".into())
+        .await
+        .unwrap();
     let decl: Vec<_> = rs.columns.iter().map(|c| c.decltype.as_deref()).collect();
-    assert_eq!(decl, [Some("VARCHAR(20)"), Some("NUMERIC(10,2)"), None, None]);
+    assert_eq!(
+        decl,
+        [Some("VARCHAR(20)"), Some("NUMERIC(10,2)"), None, None]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_transaction_is_rolled_back_before_reuse() {
     let db = SqliteAdapter::memory().await.unwrap();
-    db.execute("CREATE TABLE t (x INTEGER)".into()).await.unwrap();
+    db.execute("CREATE TABLE t (x INTEGER)".into())
+        .await
+        .unwrap();
     let work = async {
         let mut tx = db.transaction().await.unwrap();
         tx.execute("INSERT INTO t VALUES (1)".into()).await.unwrap();
         // Never finishes: the timeout below drops the whole future, transaction included.
         std::future::pending::<()>().await;
     };
-    assert!(tokio::time::timeout(Duration::from_millis(50), work).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), work)
+            .await
+            .is_err()
+    );
     db.execute("INSERT INTO t VALUES (2)".into()).await.unwrap();
     let rows = db.query("SELECT x FROM t".into()).await.unwrap();
-    assert_eq!(rows.rows.iter().map(|r| r.get::<i64>(0).unwrap()).collect::<Vec<_>>(), [2]);
+    assert_eq!(
+        rows.rows
+            .iter()
+            .map(|r| r.get::<i64>(0).unwrap())
+            .collect::<Vec<_>>(),
+        [2]
+    );
 }
 
 async fn tenants_in(dir: &std::path::Path) -> SqliteTenants {
-    SqliteTenants::open(dir, SqliteOptions::default(), TenantCacheConfig::default()).await.unwrap()
+    SqliteTenants::open(dir, SqliteOptions::default(), TenantCacheConfig::default())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,14 +272,22 @@ async fn deleting_an_open_tenant_closes_it_and_removes_its_files() {
     let id = TenantId::new("acme").unwrap();
     tenants.create_tenant(&id).await.unwrap();
     let db = tenants.tenant(&id).await.unwrap();
-    db.execute("CREATE TABLE t (x INTEGER)".into()).await.unwrap();
+    db.execute("CREATE TABLE t (x INTEGER)".into())
+        .await
+        .unwrap();
     db.query("SELECT * FROM t".into()).await.unwrap();
     for suffix in ["", "-wal", "-shm"] {
-        assert!(dir.path().join(format!("acme.db{suffix}")).exists(), "acme.db{suffix} exists while open");
+        assert!(
+            dir.path().join(format!("acme.db{suffix}")).exists(),
+            "acme.db{suffix} exists while open"
+        );
     }
     tenants.delete_tenant(&id).await.unwrap();
     for suffix in ["", "-wal", "-shm"] {
-        assert!(!dir.path().join(format!("acme.db{suffix}")).exists(), "acme.db{suffix} removed");
+        assert!(
+            !dir.path().join(format!("acme.db{suffix}")).exists(),
+            "acme.db{suffix} removed"
+        );
     }
     // A handle taken before the delete now fails clearly instead of writing to a ghost file.
     let err = db.query("SELECT 1".into()).await.unwrap_err();
@@ -201,12 +298,18 @@ async fn deleting_an_open_tenant_closes_it_and_removes_its_files() {
 async fn listing_ignores_files_that_are_not_tenants() {
     let dir = tempfile::tempdir().unwrap();
     let tenants = tenants_in(dir.path()).await;
-    tenants.create_tenant(&TenantId::new("real").unwrap()).await.unwrap();
+    tenants
+        .create_tenant(&TenantId::new("real").unwrap())
+        .await
+        .unwrap();
     for junk in ["notes.txt", "Bad.db", "a b.db", ".db", "real.db-wal-old"] {
         std::fs::write(dir.path().join(junk), b"").unwrap();
     }
     std::fs::create_dir(dir.path().join("subdir")).unwrap();
-    assert_eq!(tenants.list_tenants().await.unwrap(), [TenantId::new("real").unwrap()]);
+    assert_eq!(
+        tenants.list_tenants().await.unwrap(),
+        [TenantId::new("real").unwrap()]
+    );
 }
 
 #[tokio::test]
@@ -215,16 +318,32 @@ async fn tenant_cache_counts_hits_misses_and_evictions() {
     let tenants = SqliteTenants::open(
         dir.path(),
         SqliteOptions::default(),
-        TenantCacheConfig { capacity: 2, time_to_idle: None },
+        TenantCacheConfig {
+            capacity: 2,
+            time_to_idle: None,
+        },
     )
     .await
     .unwrap();
-    let ids: Vec<TenantId> = ["t1", "t2", "t3", "t4"].iter().map(|s| TenantId::new(*s).unwrap()).collect();
+    let ids: Vec<TenantId> = ["t1", "t2", "t3", "t4"]
+        .iter()
+        .map(|s| TenantId::new(*s).unwrap())
+        .collect();
     for id in &ids {
         tenants.create_tenant(id).await.unwrap();
         let db = tenants.tenant(id).await.unwrap();
-        db.execute(Statement::with_args("CREATE TABLE who (name TEXT)", Vec::<String>::new())).await.unwrap();
-        db.execute(Statement::with_args("INSERT INTO who VALUES (?)", [id.as_str()])).await.unwrap();
+        db.execute(Statement::with_args(
+            "CREATE TABLE who (name TEXT)",
+            Vec::<String>::new(),
+        ))
+        .await
+        .unwrap();
+        db.execute(Statement::with_args(
+            "INSERT INTO who VALUES (?)",
+            [id.as_str()],
+        ))
+        .await
+        .unwrap();
     }
     tenants.run_pending_evictions().await;
     let stats = tenants.cache_stats();
@@ -232,10 +351,22 @@ async fn tenant_cache_counts_hits_misses_and_evictions() {
     assert!(stats.evictions >= 2, "{stats:?}");
     // Evicted tenants reopen with their data.
     for id in &ids {
-        let name: String = tenants.tenant(id).await.unwrap().query("SELECT name FROM who".into()).await.unwrap().scalar().unwrap();
+        let name: String = tenants
+            .tenant(id)
+            .await
+            .unwrap()
+            .query("SELECT name FROM who".into())
+            .await
+            .unwrap()
+            .scalar()
+            .unwrap();
         assert_eq!(name, id.as_str());
     }
-    assert!(tenants.cache_stats().hits >= 4, "{:?}", tenants.cache_stats());
+    assert!(
+        tenants.cache_stats().hits >= 4,
+        "{:?}",
+        tenants.cache_stats()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,6 +386,14 @@ async fn concurrent_first_access_opens_a_tenant_once() {
     while let Some(db) = opens.join_next().await {
         handles.push(db.unwrap());
     }
-    assert_eq!(tenants.cache_stats().misses - before, 1, "{:?}", tenants.cache_stats());
-    assert!(handles.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])), "every task got the same adapter");
+    assert_eq!(
+        tenants.cache_stats().misses - before,
+        1,
+        "{:?}",
+        tenants.cache_stats()
+    );
+    assert!(
+        handles.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])),
+        "every task got the same adapter"
+    );
 }

@@ -6,14 +6,22 @@ use anyhow::{Context, Result, bail};
 
 use crate::util::{cargo, project_root, run as run_cmd};
 
-fn run_ci_checks() -> Result<()> {
+/// `cargo xtask lint`: formatting, clippy and the lockfile rule, without the tests.
+pub(crate) fn lint() -> Result<()> {
     run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run_cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run_cmd(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     check_lockfile()
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
-    run_ci_checks()?;
+    lint()?;
     crate::test::run(args)
 }
 

@@ -11,14 +11,18 @@ usage: cargo xtask <task>
 
 tasks:
   test    build everything and run every test suite (the one test command)
-  ci      cargo fmt --check, clippy -D warnings, the Cargo.lock rules, then `test`
+  lint    cargo fmt --check, clippy -D warnings and the Cargo.lock rules
+  ci      lint, then test
 ";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (task, rest) = args.split_first().map_or(("", &[][..]), |(t, r)| (t.as_str(), r));
+    let (task, rest) = args
+        .split_first()
+        .map_or(("", &[][..]), |(t, r)| (t.as_str(), r));
     match task {
         "test" => test::run(rest),
+        "lint" => ci::lint(),
         "ci" => ci::run(rest),
         "" | "help" | "-h" | "--help" => {
             eprint!("{USAGE}");

@@ -24,7 +24,9 @@ pub(crate) fn cargo() -> Command {
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}").replace('"', "");
     eprintln!("$ {shown}");
-    let status = cmd.status().with_context(|| format!("could not start `{shown}`"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start `{shown}`"))?;
     if !status.success() {
         bail!("`{shown}` failed with {status}");
     }

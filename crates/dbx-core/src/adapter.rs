@@ -30,8 +30,12 @@ pub enum AdapterKind {
 
 impl AdapterKind {
     /// Every kind, in a stable order.
-    pub const ALL: [AdapterKind; 4] =
-        [AdapterKind::Sqlite, AdapterKind::Postgres, AdapterKind::Mysql, AdapterKind::Libsql];
+    pub const ALL: [AdapterKind; 4] = [
+        AdapterKind::Sqlite,
+        AdapterKind::Postgres,
+        AdapterKind::Mysql,
+        AdapterKind::Libsql,
+    ];
 
     /// The lower-case name used in configuration, URLs and logs.
     pub fn as_str(self) -> &'static str {
@@ -198,8 +202,14 @@ mod tests {
         for kind in AdapterKind::ALL {
             assert_eq!(kind.as_str().parse::<AdapterKind>().unwrap(), kind);
         }
-        assert_eq!("PostgreSQL".parse::<AdapterKind>().unwrap(), AdapterKind::Postgres);
+        assert_eq!(
+            "PostgreSQL".parse::<AdapterKind>().unwrap(),
+            AdapterKind::Postgres
+        );
         let err = "oracle".parse::<AdapterKind>().unwrap_err();
-        assert!(err.to_string().contains("sqlite, postgres, mysql, libsql"), "{err}");
+        assert!(
+            err.to_string().contains("sqlite, postgres, mysql, libsql"),
+            "{err}"
+        );
     }
 }

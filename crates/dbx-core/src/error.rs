@@ -204,7 +204,10 @@ impl Error {
 
     /// Builds an [`Error::Io`].
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.as_ref().display().to_string(), source: source.into() }
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source: source.into(),
+        }
     }
 
     /// Builds an [`Error::Database`]; adapters call this from their error mapping.
@@ -245,8 +248,14 @@ mod tests {
 
     #[test]
     fn kinds_have_stable_names() {
-        assert_eq!(ErrorKind::ForeignKeyViolation.as_str(), "foreign_key_violation");
+        assert_eq!(
+            ErrorKind::ForeignKeyViolation.as_str(),
+            "foreign_key_violation"
+        );
         assert_eq!(Error::Closed(AdapterKind::Sqlite).kind(), ErrorKind::Other);
-        assert_eq!(Error::Arguments("x".into()).kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            Error::Arguments("x".into()).kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 }

@@ -18,7 +18,10 @@ pub struct Column {
 impl Column {
     /// A column with a name and an optional decltype.
     pub fn new(name: impl Into<String>, decltype: Option<String>) -> Self {
-        Self { name: name.into(), decltype }
+        Self {
+            name: name.into(),
+            decltype,
+        }
     }
 }
 
@@ -92,7 +95,9 @@ impl Row {
 
     /// The raw value at an index or column name.
     pub fn value<I: RowIndex>(&self, index: I) -> Result<&Value> {
-        let pos = index.position(&self.columns).ok_or_else(|| index.not_found(&self.columns))?;
+        let pos = index
+            .position(&self.columns)
+            .ok_or_else(|| index.not_found(&self.columns))?;
         Ok(&self.values[pos])
     }
 
@@ -162,7 +167,10 @@ pub struct ExecResult {
 
 impl From<&ResultSet> for ExecResult {
     fn from(r: &ResultSet) -> Self {
-        Self { rows_affected: r.rows_affected, last_insert_id: r.last_insert_id }
+        Self {
+            rows_affected: r.rows_affected,
+            last_insert_id: r.last_insert_id,
+        }
     }
 }
 
@@ -171,8 +179,11 @@ mod tests {
     use super::*;
 
     fn row() -> Row {
-        let cols: Arc<[Column]> =
-            vec![Column::new("a", Some("INTEGER".into())), Column::new("b", None)].into();
+        let cols: Arc<[Column]> = vec![
+            Column::new("a", Some("INTEGER".into())),
+            Column::new("b", None),
+        ]
+        .into();
         Row::new(cols, vec![Value::Integer(1), Value::Text("x".into())])
     }
 
@@ -189,7 +200,11 @@ mod tests {
     #[test]
     fn scalar_needs_exactly_one_cell() {
         let r = row();
-        let rs = ResultSet { columns: r.columns.clone(), rows: vec![r], ..Default::default() };
+        let rs = ResultSet {
+            columns: r.columns.clone(),
+            rows: vec![r],
+            ..Default::default()
+        };
         assert!(rs.scalar::<i64>().is_err());
         let cols: Arc<[Column]> = vec![Column::new("n", None)].into();
         let one = ResultSet {

@@ -10,7 +10,9 @@ pub fn parse(text: &str) -> Result<Duration> {
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
     let n: u64 = digits.parse().map_err(|_| {
-        Error::Config(format!("{text:?} is not a duration: write e.g. \"250ms\", \"30s\", \"10m\" or \"1h\""))
+        Error::Config(format!(
+            "{text:?} is not a duration: write e.g. \"250ms\", \"30s\", \"10m\" or \"1h\""
+        ))
     })?;
     match unit.trim() {
         "ms" => Ok(Duration::from_millis(n)),
@@ -27,9 +29,9 @@ pub fn parse(text: &str) -> Result<Duration> {
 pub fn format(d: Duration) -> String {
     if d.subsec_millis() != 0 || d.as_secs() == 0 {
         format!("{}ms", d.as_millis())
-    } else if d.as_secs() % 3600 == 0 {
+    } else if d.as_secs().is_multiple_of(3600) {
         format!("{}h", d.as_secs() / 3600)
-    } else if d.as_secs() % 60 == 0 {
+    } else if d.as_secs().is_multiple_of(60) {
         format!("{}m", d.as_secs() / 60)
     } else {
         format!("{}s", d.as_secs())
@@ -76,7 +78,9 @@ pub mod option {
         if text.trim() == "off" {
             return Ok(None);
         }
-        super::parse(&text).map(Some).map_err(serde::de::Error::custom)
+        super::parse(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
     }
 }
 

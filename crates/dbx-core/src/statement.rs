@@ -71,7 +71,10 @@ pub struct Statement {
 impl Statement {
     /// A statement with no arguments yet.
     pub fn new(sql: impl Into<String>) -> Self {
-        Self { sql: sql.into(), params: Params::default() }
+        Self {
+            sql: sql.into(),
+            params: Params::default(),
+        }
     }
 
     /// A statement with positional arguments.
@@ -81,7 +84,13 @@ impl Statement {
         V: Into<Value>,
     {
         let positional = args.into_iter().map(Into::into).collect();
-        Self { sql: sql.into(), params: Params { positional, named: Vec::new() } }
+        Self {
+            sql: sql.into(),
+            params: Params {
+                positional,
+                named: Vec::new(),
+            },
+        }
     }
 
     /// A statement with named arguments.
@@ -130,7 +139,10 @@ mod tests {
 
     #[test]
     fn named_arguments_drop_their_sigil_and_replace() {
-        let stmt = Statement::new("x").bind_named(":a", 1).bind_named("@a", 2).bind_named("b", 3);
+        let stmt = Statement::new("x")
+            .bind_named(":a", 1)
+            .bind_named("@a", 2)
+            .bind_named("b", 3);
         assert_eq!(stmt.params.named.len(), 2);
         assert_eq!(stmt.params.named("$a"), Some(&Value::Integer(2)));
         assert_eq!(stmt.params.named("b"), Some(&Value::Integer(3)));
@@ -139,7 +151,10 @@ mod tests {
     #[test]
     fn builders() {
         let s = Statement::with_args("SELECT ?, ?", [1, 2]);
-        assert_eq!(s.params.positional, vec![Value::Integer(1), Value::Integer(2)]);
+        assert_eq!(
+            s.params.positional,
+            vec![Value::Integer(1), Value::Integer(2)]
+        );
         let n = Statement::with_named("SELECT :a", [("a", "x")]);
         assert_eq!(n.params.named("a"), Some(&Value::Text("x".into())));
         assert!(Statement::from("SELECT 1").params.is_empty());

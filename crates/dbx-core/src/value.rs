@@ -10,7 +10,10 @@ use crate::error::{Error, Result};
 /// beside the value as the column's decltype (see [`Column`](crate::Column)).
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "type", content = "value", rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    serde(tag = "type", content = "value", rename_all = "lowercase")
+)]
 pub enum Value {
     /// SQL `NULL`.
     #[default]
@@ -118,9 +121,9 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 impl TryFrom<u64> for Value {
     type Error = Error;
     fn try_from(v: u64) -> Result<Self> {
-        i64::try_from(v)
-            .map(Value::Integer)
-            .map_err(|_| Error::InvalidArgument(format!("{v} does not fit a 64-bit signed integer")))
+        i64::try_from(v).map(Value::Integer).map_err(|_| {
+            Error::InvalidArgument(format!("{v} does not fit a 64-bit signed integer"))
+        })
     }
 }
 
@@ -141,7 +144,11 @@ pub trait FromValue: Sized {
 }
 
 fn mismatch<T>(value: &Value, target: &'static str) -> Result<T> {
-    Err(Error::Conversion { from: value.type_name(), to: target, detail: None })
+    Err(Error::Conversion {
+        from: value.type_name(),
+        to: target,
+        detail: None,
+    })
 }
 
 impl FromValue for Value {
@@ -282,7 +289,10 @@ mod tests {
     fn wrong_variant_is_an_error_not_a_default() {
         let err = i64::from_value(&Value::Text("12".into())).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
-        assert!(err.to_string().contains("text") && err.to_string().contains("i64"), "{err}");
+        assert!(
+            err.to_string().contains("text") && err.to_string().contains("i64"),
+            "{err}"
+        );
         assert!(String::from_value(&Value::Null).is_err());
     }
 
@@ -290,7 +300,10 @@ mod tests {
     fn options_and_bools() {
         assert_eq!(Value::from(None::<i64>), Value::Null);
         assert_eq!(Option::<String>::from_value(&Value::Null).unwrap(), None);
-        assert_eq!(Option::<i64>::from_value(&Value::Integer(4)).unwrap(), Some(4));
+        assert_eq!(
+            Option::<i64>::from_value(&Value::Integer(4)).unwrap(),
+            Some(4)
+        );
         assert!(bool::from_value(&Value::Integer(1)).unwrap());
         assert!(bool::from_value(&Value::Integer(2)).is_err());
         assert_eq!(Value::from(true), Value::Integer(1));

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword};
 use dbx_core::{
-    Adapter, AdapterKind, Connection, Error, Health, ResultSet, Result, Statement, TableInfo,
+    Adapter, AdapterKind, Connection, Error, Health, Result, ResultSet, Statement, TableInfo,
     TableSchema, Transaction, async_trait,
 };
 
@@ -49,7 +49,9 @@ impl SqliteAdapter {
             options,
             closed: AtomicBool::new(false),
         };
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Opens a private in-memory database.
@@ -175,7 +177,9 @@ impl Adapter for SqliteAdapter {
 
     async fn table(&self, name: &str) -> Result<TableSchema> {
         let name = name.to_owned();
-        self.inner.read(move |c| introspect::table(c, &name)).await?
+        self.inner
+            .read(move |c| introspect::table(c, &name))
+            .await?
     }
 
     async fn health(&self) -> Result<Health> {
@@ -185,7 +189,12 @@ impl Adapter for SqliteAdapter {
             .await?
             .map_err(crate::error::map_err)?;
         let latency = started.elapsed();
-        let mut pool = self.inner.readers.as_ref().map(|r| r.status()).unwrap_or_default();
+        let mut pool = self
+            .inner
+            .readers
+            .as_ref()
+            .map(|r| r.status())
+            .unwrap_or_default();
         // The writer counts as one more connection.
         pool.max += 1;
         pool.idle += 1;

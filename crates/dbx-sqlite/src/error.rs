@@ -88,24 +88,48 @@ pub(crate) fn map_err(err: rusqlite::Error) -> Error {
         rusqlite::Error::SqliteFailure(code, message) => {
             let message = message.unwrap_or_else(|| code.to_string());
             let kind = kind_of(code.extended_code, &message);
-            Error::from_database(kind, AdapterKind::Sqlite, result_code_name(code.extended_code), message)
+            Error::from_database(
+                kind,
+                AdapterKind::Sqlite,
+                result_code_name(code.extended_code),
+                message,
+            )
         }
         // Errors found while preparing: same codes, plus where in the text SQLite stopped.
-        rusqlite::Error::SqlInputError { error, msg, offset, .. } => {
+        rusqlite::Error::SqlInputError {
+            error, msg, offset, ..
+        } => {
             let kind = kind_of(error.extended_code, &msg);
-            let message = if offset >= 0 { format!("{msg} (at byte {offset})") } else { msg };
-            Error::from_database(kind, AdapterKind::Sqlite, result_code_name(error.extended_code), message)
+            let message = if offset >= 0 {
+                format!("{msg} (at byte {offset})")
+            } else {
+                msg
+            };
+            Error::from_database(
+                kind,
+                AdapterKind::Sqlite,
+                result_code_name(error.extended_code),
+                message,
+            )
         }
         rusqlite::Error::MultipleStatement => Error::InvalidArgument(
-            "the SQL holds more than one statement: send one statement per call, or use batch".to_owned(),
+            "the SQL holds more than one statement: send one statement per call, or use batch"
+                .to_owned(),
         ),
         rusqlite::Error::InvalidParameterCount(given, expected) => Error::Arguments(format!(
             "the statement takes {expected} arguments but {given} were given"
         )),
-        rusqlite::Error::Utf8Error(_, e) => {
-            Error::Conversion { from: "text", to: "String", detail: Some(format!("invalid UTF-8: {e}")) }
-        }
-        other => Error::from_database(ErrorKind::Other, AdapterKind::Sqlite, "SQLITE_MISUSE", other.to_string()),
+        rusqlite::Error::Utf8Error(_, e) => Error::Conversion {
+            from: "text",
+            to: "String",
+            detail: Some(format!("invalid UTF-8: {e}")),
+        },
+        other => Error::from_database(
+            ErrorKind::Other,
+            AdapterKind::Sqlite,
+            "SQLITE_MISUSE",
+            other.to_string(),
+        ),
     }
 }
 
@@ -115,15 +139,27 @@ mod tests {
 
     #[test]
     fn message_classification() {
-        assert_eq!(classify_message("no such table: x"), ErrorKind::UndefinedTable);
-        assert_eq!(classify_message("table t has no column named z"), ErrorKind::UndefinedColumn);
-        assert_eq!(classify_message("near \"SELEC\": syntax error"), ErrorKind::SyntaxError);
+        assert_eq!(
+            classify_message("no such table: x"),
+            ErrorKind::UndefinedTable
+        );
+        assert_eq!(
+            classify_message("table t has no column named z"),
+            ErrorKind::UndefinedColumn
+        );
+        assert_eq!(
+            classify_message("near \"SELEC\": syntax error"),
+            ErrorKind::SyntaxError
+        );
         assert_eq!(classify_message("something else"), ErrorKind::Other);
     }
 
     #[test]
     fn code_names() {
-        assert_eq!(result_code_name(ffi::SQLITE_CONSTRAINT_FOREIGNKEY), "SQLITE_CONSTRAINT_FOREIGNKEY");
+        assert_eq!(
+            result_code_name(ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            "SQLITE_CONSTRAINT_FOREIGNKEY"
+        );
         assert_eq!(result_code_name(ffi::SQLITE_IOERR_READ), "SQLITE_IOERR");
         assert_eq!(kind_of(ffi::SQLITE_BUSY_SNAPSHOT, ""), ErrorKind::Busy);
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use dbx_core::sql::{Dialect, leading_keyword, to_native};
-use dbx_core::{Column, Error, ResultSet, Result, Row, Statement, Value};
+use dbx_core::{Column, Error, Result, ResultSet, Row, Statement, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
@@ -24,9 +24,15 @@ pub(crate) struct Prepared {
 impl Prepared {
     pub(crate) fn new(stmt: Statement) -> Result<Self> {
         let native = to_native(&stmt.sql, stmt.params, Dialect::Sqlite)?;
-        let may_insert =
-            matches!(leading_keyword(&native.sql, Dialect::Sqlite).as_deref(), Some("INSERT" | "REPLACE"));
-        Ok(Self { sql: native.sql.into_owned(), args: native.args, may_insert })
+        let may_insert = matches!(
+            leading_keyword(&native.sql, Dialect::Sqlite).as_deref(),
+            Some("INSERT" | "REPLACE")
+        );
+        Ok(Self {
+            sql: native.sql.into_owned(),
+            args: native.args,
+            may_insert,
+        })
     }
 }
 
@@ -50,10 +56,15 @@ fn to_value(v: ValueRef<'_>) -> Result<Value> {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Integer(i),
         ValueRef::Real(r) => Value::Real(r),
-        ValueRef::Text(t) => Value::Text(
-            String::from_utf8(t.to_vec())
-                .map_err(|e| Error::Conversion { from: "text", to: "String", detail: Some(e.to_string()) })?,
-        ),
+        ValueRef::Text(t) => {
+            Value::Text(
+                String::from_utf8(t.to_vec()).map_err(|e| Error::Conversion {
+                    from: "text",
+                    to: "String",
+                    detail: Some(e.to_string()),
+                })?,
+            )
+        }
         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
     })
 }
@@ -81,7 +92,11 @@ pub(crate) fn run(conn: &Connection, p: &Prepared) -> Result<ResultSet> {
     run_prepared(conn, stmt, p)
 }
 
-fn run_prepared(conn: &Connection, mut stmt: rusqlite::CachedStatement<'_>, p: &Prepared) -> Result<ResultSet> {
+fn run_prepared(
+    conn: &Connection,
+    mut stmt: rusqlite::CachedStatement<'_>,
+    p: &Prepared,
+) -> Result<ResultSet> {
     if stmt.parameter_count() != p.args.len() {
         // The rewrite numbers parameters densely, so this only happens for SQLite-only forms
         // such as `#name` that dbx does not treat as placeholders.
@@ -118,7 +133,12 @@ fn run_prepared(conn: &Connection, mut stmt: rusqlite::CachedStatement<'_>, p: &
     let rows_affected = if changed { conn.changes() } else { 0 };
     let rowid = conn.last_insert_rowid();
     let last_insert_id = (changed && (p.may_insert || rowid != rowid_before)).then_some(rowid);
-    Ok(ResultSet { columns, rows, rows_affected, last_insert_id })
+    Ok(ResultSet {
+        columns,
+        rows,
+        rows_affected,
+        last_insert_id,
+    })
 }
 
 /// Runs statements in order and stops at the first failure.

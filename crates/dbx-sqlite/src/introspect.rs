@@ -10,7 +10,11 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::map_err;
 
 fn kind_from(text: &str) -> TableKind {
-    if text == "view" { TableKind::View } else { TableKind::Table }
+    if text == "view" {
+        TableKind::View
+    } else {
+        TableKind::Table
+    }
 }
 
 /// User tables and views, sorted by name.
@@ -23,7 +27,12 @@ pub(crate) fn tables(conn: &Connection) -> Result<Vec<TableInfo>> {
         )
         .map_err(map_err)?;
     let rows = stmt
-        .query_map([], |r| Ok(TableInfo { name: r.get(0)?, kind: kind_from(&r.get::<_, String>(1)?) }))
+        .query_map([], |r| {
+            Ok(TableInfo {
+                name: r.get(0)?,
+                kind: kind_from(&r.get::<_, String>(1)?),
+            })
+        })
         .map_err(map_err)?;
     rows.collect::<rusqlite::Result<_>>().map_err(map_err)
 }
@@ -89,7 +98,10 @@ fn columns(conn: &Connection, table: &str) -> Result<Vec<ColumnSchema>> {
     for col in &mut cols {
         let is_rowid = pk_count == 1
             && col.primary_key.is_some()
-            && col.decltype.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("INTEGER"));
+            && col
+                .decltype
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("INTEGER"));
         if is_rowid {
             col.nullable = false;
         }
@@ -107,9 +119,7 @@ fn indexes(conn: &Connection, table: &str) -> Result<Vec<IndexSchema>> {
         .collect::<rusqlite::Result<_>>()
         .map_err(map_err)?;
     let mut info = conn
-        .prepare_cached(
-            "SELECT name FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
-        )
+        .prepare_cached("SELECT name FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno")
         .map_err(map_err)?;
     let mut out = Vec::new();
     for (name, unique, origin) in found {
@@ -118,11 +128,18 @@ fn indexes(conn: &Connection, table: &str) -> Result<Vec<IndexSchema>> {
             continue;
         }
         let columns = info
-            .query_map([&name], |r| Ok(r.get::<_, Option<String>>(0)?.unwrap_or_else(|| "<expression>".to_owned())))
+            .query_map([&name], |r| {
+                Ok(r.get::<_, Option<String>>(0)?
+                    .unwrap_or_else(|| "<expression>".to_owned()))
+            })
             .map_err(map_err)?
             .collect::<rusqlite::Result<_>>()
             .map_err(map_err)?;
-        out.push(IndexSchema { name, columns, unique });
+        out.push(IndexSchema {
+            name,
+            columns,
+            unique,
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -136,7 +153,16 @@ fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKeySchema>>
         )
         .map_err(map_err)?;
     let rows: Vec<(i64, String, String, Option<String>, String, String)> = stmt
-        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .query_map([table], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
         .map_err(map_err)?
         .collect::<rusqlite::Result<_>>()
         .map_err(map_err)?;

@@ -18,4 +18,6 @@ pub use tenants::SqliteTenants;
 pub use transaction::SqliteTransaction;
 
 /// The core types a user of this crate needs.
-pub use dbx_core::{self as core, Adapter, Connection, Error, ErrorKind, Result, Statement, Transaction, Value};
+pub use dbx_core::{
+    self as core, Adapter, Connection, Error, ErrorKind, Result, Statement, Transaction, Value,
+};

@@ -67,7 +67,10 @@ impl Synchronous {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default, rename_all = "kebab-case", deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    serde(default, rename_all = "kebab-case", deny_unknown_fields)
+)]
 pub struct SqliteOptions {
     /// The database file, or `:memory:` for a private in-memory database.
     ///
@@ -120,7 +123,10 @@ impl Default for SqliteOptions {
 impl SqliteOptions {
     /// Options for a file, with every other setting at its default.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), ..Self::default() }
+        Self {
+            path: path.into(),
+            ..Self::default()
+        }
     }
 
     /// Options for a private in-memory database.

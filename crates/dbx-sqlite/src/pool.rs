@@ -46,7 +46,10 @@ pub(crate) fn open(options: &SqliteOptions, writer: bool) -> Result<Connection> 
         if options.foreign_keys { "ON" } else { "OFF" }
     );
     if writer && !options.is_memory() {
-        pragmas.push_str(&format!(" PRAGMA journal_mode = {};", options.journal_mode.as_sql()));
+        pragmas.push_str(&format!(
+            " PRAGMA journal_mode = {};",
+            options.journal_mode.as_sql()
+        ));
     }
     if !writer {
         // A statement misrouted to a reader fails instead of writing behind the writer's back.
@@ -88,14 +91,20 @@ impl Writer {
     /// Waits for exclusive use, up to the busy timeout.
     pub(crate) async fn lease(self: &Arc<Self>) -> Result<Lease> {
         let wait = self.options.busy_timeout;
-        let guard = tokio::time::timeout(wait, self.lock.clone().lock_owned()).await.map_err(|_| {
-            Error::Busy(format!(
-                "waited {wait:?} for the write lock of {}: another transaction holds it; \
+        let guard = tokio::time::timeout(wait, self.lock.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                Error::Busy(format!(
+                    "waited {wait:?} for the write lock of {}: another transaction holds it; \
                  retry, or raise busy-timeout",
-                self.options.path.display()
-            ))
-        })?;
-        Ok(Lease { writer: self.clone(), fresh: AtomicBool::new(true), _guard: guard })
+                    self.options.path.display()
+                ))
+            })?;
+        Ok(Lease {
+            writer: self.clone(),
+            fresh: AtomicBool::new(true),
+            _guard: guard,
+        })
     }
 
     /// Queues SQL to run before the next use of the connection, whoever that is.
@@ -106,7 +115,9 @@ impl Writer {
     /// Runs queued cleanups soon, so that a dropped transaction does not keep SQLite's file
     /// lock until the next write comes along.
     pub(crate) fn flush_cleanup_soon(self: &Arc<Self>) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let writer = self.clone();
         runtime.spawn(async move {
             if let Ok(lease) = writer.lease().await {
@@ -159,7 +170,9 @@ impl Lease {
 
     /// Whether the writer connection is outside any transaction.
     pub(crate) fn is_autocommit(&self) -> bool {
-        lock(&self.writer.conn).as_ref().is_none_or(Connection::is_autocommit)
+        lock(&self.writer.conn)
+            .as_ref()
+            .is_none_or(Connection::is_autocommit)
     }
 
     pub(crate) fn writer(&self) -> &Arc<Writer> {
@@ -197,7 +210,12 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> T + Send + 'static,
     {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| closed())?;
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| closed())?;
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }

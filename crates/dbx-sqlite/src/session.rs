@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use dbx_core::sql::{Dialect, is_transaction_control};
-use dbx_core::{AdapterKind, Connection, ResultSet, Result, Statement, Transaction, async_trait};
+use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
 
 use crate::adapter::Inner;
 use crate::exec::{self, Prepared};
@@ -66,9 +66,16 @@ impl Connection for SqliteConnection {
     async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
         self.db.check_open()?;
         self.unpin_if_idle();
-        let stmts = stmts.into_iter().map(Prepared::new).collect::<Result<Vec<_>>>()?;
+        let stmts = stmts
+            .into_iter()
+            .map(Prepared::new)
+            .collect::<Result<Vec<_>>>()?;
         match &self.pinned {
-            Some(lease) => lease.run(move |c| exec::run_in_savepoint(c, &stmts)).await?,
+            Some(lease) => {
+                lease
+                    .run(move |c| exec::run_in_savepoint(c, &stmts))
+                    .await?
+            }
             None => self.db.batch_autocommit(stmts).await,
         }
     }
@@ -80,25 +87,28 @@ impl Connection for SqliteConnection {
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
         self.db.check_open()?;
         self.unpin_if_idle();
-        if self.pinned.is_some() {
+        match self.pinned {
             // The caller opened a transaction with BEGIN: nest inside it.
-            let lease = self.pinned.as_ref().expect("checked above");
-            return Ok(Box::new(SqliteTransaction::savepoint_on(lease, 1).await?));
+            Some(ref lease) => Ok(Box::new(SqliteTransaction::savepoint_on(lease, 1).await?)),
+            None => {
+                self.pin().await?;
+                Ok(Box::new(
+                    SqliteTransaction::begin_on_session(&mut self.pinned).await?,
+                ))
+            }
         }
-        self.pin().await?;
-        Ok(Box::new(SqliteTransaction::begin_on_session(&mut self.pinned).await?))
     }
 }
 
 impl Drop for SqliteConnection {
     fn drop(&mut self) {
-        if let Some(lease) = self.pinned.take() {
-            if !lease.is_autocommit() {
-                let writer = lease.writer().clone();
-                writer.queue_cleanup("ROLLBACK".to_owned());
-                drop(lease);
-                writer.flush_cleanup_soon();
-            }
+        if let Some(lease) = self.pinned.take()
+            && !lease.is_autocommit()
+        {
+            let writer = lease.writer().clone();
+            writer.queue_cleanup("ROLLBACK".to_owned());
+            drop(lease);
+            writer.flush_cleanup_soon();
         }
     }
 }

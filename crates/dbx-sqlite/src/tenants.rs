@@ -46,9 +46,16 @@ impl SqliteTenants {
     ) -> Result<Self> {
         let dir = dir.into();
         let for_create = dir.clone();
-        blocking(move || std::fs::create_dir_all(&for_create).map_err(|e| Error::io(&for_create, e)))
-            .await??;
-        Ok(Self { dir, template, cache: TenantCache::new(cache), lifecycle: Default::default() })
+        blocking(move || {
+            std::fs::create_dir_all(&for_create).map_err(|e| Error::io(&for_create, e))
+        })
+        .await??;
+        Ok(Self {
+            dir,
+            template,
+            cache: TenantCache::new(cache),
+            lifecycle: Default::default(),
+        })
     }
 
     /// The directory holding the tenant files.
@@ -82,7 +89,11 @@ impl SqliteTenants {
     }
 
     async fn open_tenant(&self, id: &TenantId, create: bool) -> Result<Arc<dyn Adapter>> {
-        let options = SqliteOptions { path: self.path_of(id), create_if_missing: create, ..self.template.clone() };
+        let options = SqliteOptions {
+            path: self.path_of(id),
+            create_if_missing: create,
+            ..self.template.clone()
+        };
         Ok(Arc::new(SqliteAdapter::open(options).await?))
     }
 }
@@ -96,10 +107,15 @@ impl TenantManager for SqliteTenants {
     async fn create_tenant(&self, id: &TenantId) -> Result<()> {
         let _lifecycle = self.lifecycle.lock().await;
         if self.exists(id).await? {
-            return Err(Error::InvalidTenant { id: id.to_string(), reason: "the tenant already exists".into() });
+            return Err(Error::InvalidTenant {
+                id: id.to_string(),
+                reason: "the tenant already exists".into(),
+            });
         }
         // Keep the new tenant open: it is usually used right after creation.
-        self.cache.get_or_open(id, self.open_tenant(id, true)).await?;
+        self.cache
+            .get_or_open(id, self.open_tenant(id, true))
+            .await?;
         Ok(())
     }
 
@@ -140,7 +156,10 @@ impl TenantManager for SqliteTenants {
                 let entry = entry.map_err(|e| Error::io(&dir, e))?;
                 let name = entry.file_name();
                 // Files that are not `<valid id>.db` are not tenants; they are left alone.
-                let id = name.to_str().and_then(|n| n.strip_suffix(".db")).and_then(|s| TenantId::new(s).ok());
+                let id = name
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".db"))
+                    .and_then(|s| TenantId::new(s).ok());
                 if let Some(id) = id {
                     ids.push(id);
                 }

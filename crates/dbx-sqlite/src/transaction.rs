@@ -8,7 +8,7 @@
 //! next write.
 
 use dbx_core::sql::{Dialect, is_transaction_control};
-use dbx_core::{Error, ResultSet, Result, Statement, Transaction, async_trait};
+use dbx_core::{Error, Result, ResultSet, Statement, Transaction, async_trait};
 
 use crate::exec::{self, Prepared};
 use crate::pool::Lease;
@@ -40,24 +40,47 @@ fn savepoint_name(depth: u32) -> String {
 impl SqliteTransaction<'static> {
     /// Begins a transaction on a freshly leased writer.
     pub(crate) async fn begin(lease: Lease) -> Result<Self> {
-        lease.run(|c| c.execute_batch("BEGIN IMMEDIATE")).await?.map_err(crate::error::map_err)?;
-        Ok(Self { holder: Holder::Owned(Some(lease)), depth: 0, finished: false })
+        lease
+            .run(|c| c.execute_batch("BEGIN IMMEDIATE"))
+            .await?
+            .map_err(crate::error::map_err)?;
+        Ok(Self {
+            holder: Holder::Owned(Some(lease)),
+            depth: 0,
+            finished: false,
+        })
     }
 }
 
 impl<'a> SqliteTransaction<'a> {
     /// Begins a transaction on a session's pinned lease.
     pub(crate) async fn begin_on_session(slot: &'a mut Option<Lease>) -> Result<Self> {
-        let lease = slot.as_ref().ok_or_else(|| Error::InvalidArgument("no pinned connection".into()))?;
-        lease.run(|c| c.execute_batch("BEGIN IMMEDIATE")).await?.map_err(crate::error::map_err)?;
-        Ok(Self { holder: Holder::Session(slot), depth: 0, finished: false })
+        let lease = slot
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("no pinned connection".into()))?;
+        lease
+            .run(|c| c.execute_batch("BEGIN IMMEDIATE"))
+            .await?
+            .map_err(crate::error::map_err)?;
+        Ok(Self {
+            holder: Holder::Session(slot),
+            depth: 0,
+            finished: false,
+        })
     }
 
     /// Opens a savepoint inside a transaction the caller started with `BEGIN`.
     pub(crate) async fn savepoint_on(lease: &'a Lease, depth: u32) -> Result<Self> {
         let sql = format!("SAVEPOINT {}", savepoint_name(depth));
-        lease.run(move |c| c.execute_batch(&sql)).await?.map_err(crate::error::map_err)?;
-        Ok(Self { holder: Holder::Borrowed(lease), depth, finished: false })
+        lease
+            .run(move |c| c.execute_batch(&sql))
+            .await?
+            .map_err(crate::error::map_err)?;
+        Ok(Self {
+            holder: Holder::Borrowed(lease),
+            depth,
+            finished: false,
+        })
     }
 
     fn lease(&self) -> Result<&Lease> {
@@ -85,7 +108,10 @@ impl<'a> SqliteTransaction<'a> {
     }
 
     async fn finish(&mut self, sql: String) -> Result<()> {
-        self.lease()?.run(move |c| c.execute_batch(&sql)).await?.map_err(crate::error::map_err)?;
+        self.lease()?
+            .run(move |c| c.execute_batch(&sql))
+            .await?
+            .map_err(crate::error::map_err)?;
         self.finished = true;
         if self.depth == 0 {
             self.release();
@@ -110,7 +136,9 @@ impl Transaction for SqliteTransaction<'_> {
 
     async fn savepoint(&mut self) -> Result<Box<dyn Transaction + '_>> {
         let lease = self.lease()?;
-        Ok(Box::new(SqliteTransaction::savepoint_on(lease, self.depth + 1).await?))
+        Ok(Box::new(
+            SqliteTransaction::savepoint_on(lease, self.depth + 1).await?,
+        ))
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {

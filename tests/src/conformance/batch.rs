@@ -8,7 +8,12 @@ use crate::Harness;
 pub async fn failing_third_statement_leaves_nothing<H: Harness>(h: &H) {
     let db = items(h).await;
     let err = db
-        .batch(vec![insert("first"), insert("second"), Statement::new("INSERT INTO items (name) VALUES (NULL)"), insert("fourth")])
+        .batch(vec![
+            insert("first"),
+            insert("second"),
+            Statement::new("INSERT INTO items (name) VALUES (NULL)"),
+            insert("fourth"),
+        ])
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotNullViolation, "{err}");
@@ -21,7 +26,11 @@ pub async fn failing_third_statement_leaves_nothing<H: Harness>(h: &H) {
 pub async fn batch_returns_each_result<H: Harness>(h: &H) {
     let db = items(h).await;
     let results = db
-        .batch(vec![insert("a"), insert("b"), Statement::new("SELECT name FROM items ORDER BY name")])
+        .batch(vec![
+            insert("a"),
+            insert("b"),
+            Statement::new("SELECT name FROM items ORDER BY name"),
+        ])
         .await
         .unwrap();
     assert_eq!(results.len(), 3);

@@ -15,9 +15,14 @@ pub async fn concurrent_inserts_all_land<H: Harness>(h: &H) {
         let db = db.clone();
         tasks.spawn(async move {
             for n in 0..PER_TASK {
-                let stmt = Statement::with_args("INSERT INTO items (name) VALUES (?)", [format!("t{task:02}-{n:02}")]);
+                let stmt = Statement::with_args(
+                    "INSERT INTO items (name) VALUES (?)",
+                    [format!("t{task:02}-{n:02}")],
+                );
                 // Any error, Busy included, fails the test: writers must queue, not collide.
-                db.execute(stmt).await.unwrap_or_else(|e| panic!("task {task} insert {n}: {e}"));
+                db.execute(stmt)
+                    .await
+                    .unwrap_or_else(|e| panic!("task {task} insert {n}: {e}"));
             }
         });
     }
@@ -36,7 +41,12 @@ pub async fn reads_during_writes_see_committed_rows<H: Harness>(h: &H) {
         let db = db.clone();
         tokio::spawn(async move {
             for n in 0..200 {
-                db.execute(Statement::with_args("INSERT INTO items (name) VALUES (?)", [format!("w{n:03}")])).await.unwrap();
+                db.execute(Statement::with_args(
+                    "INSERT INTO items (name) VALUES (?)",
+                    [format!("w{n:03}")],
+                ))
+                .await
+                .unwrap();
             }
         })
     };
@@ -46,7 +56,12 @@ pub async fn reads_during_writes_see_committed_rows<H: Harness>(h: &H) {
         readers.spawn(async move {
             let mut last = 0i64;
             for _ in 0..50 {
-                let count: i64 = db.query("SELECT COUNT(*) FROM items".into()).await.unwrap().scalar().unwrap();
+                let count: i64 = db
+                    .query("SELECT COUNT(*) FROM items".into())
+                    .await
+                    .unwrap()
+                    .scalar()
+                    .unwrap();
                 // Committed rows never disappear from a later read.
                 assert!(count >= last, "count went from {last} to {count}");
                 last = count;

@@ -1,7 +1,9 @@
 //! Introspection of a fixture schema with a composite primary key, a unique index, a
 //! foreign key and a view.
 
-use dbx_core::{ColumnSchema, ErrorKind, ForeignKeySchema, IndexSchema, TableInfo, TableKind, TableSchema};
+use dbx_core::{
+    ColumnSchema, ErrorKind, ForeignKeySchema, IndexSchema, TableInfo, TableKind, TableSchema,
+};
 
 use crate::Harness;
 
@@ -31,8 +33,20 @@ async fn fixture<H: Harness>(h: &H) -> std::sync::Arc<dyn dbx_core::Adapter> {
     db
 }
 
-fn column(name: &str, decltype: String, nullable: bool, default: Option<String>, pk: Option<u32>) -> ColumnSchema {
-    ColumnSchema { name: name.to_owned(), decltype: Some(decltype), nullable, default, primary_key: pk }
+fn column(
+    name: &str,
+    decltype: String,
+    nullable: bool,
+    default: Option<String>,
+    pk: Option<u32>,
+) -> ColumnSchema {
+    ColumnSchema {
+        name: name.to_owned(),
+        decltype: Some(decltype),
+        nullable,
+        default,
+        primary_key: pk,
+    }
 }
 
 pub async fn fixture_schema_comes_back_exactly<H: Harness>(h: &H) {
@@ -51,10 +65,20 @@ pub async fn fixture_schema_comes_back_exactly<H: Harness>(h: &H) {
             columns: vec![
                 column("id", int.clone(), false, None, Some(1)),
                 column("email", key.clone(), false, None, None),
-                column("name", key.clone(), true, Some(h.reported_default("'anon'")), None),
+                column(
+                    "name",
+                    key.clone(),
+                    true,
+                    Some(h.reported_default("'anon'")),
+                    None
+                ),
             ],
             primary_key: vec!["id".into()],
-            indexes: vec![IndexSchema { name: "authors_email_idx".into(), columns: vec!["email".into()], unique: true }],
+            indexes: vec![IndexSchema {
+                name: "authors_email_idx".into(),
+                columns: vec!["email".into()],
+                unique: true
+            }],
             foreign_keys: vec![],
         }
     );
@@ -78,7 +102,9 @@ pub async fn fixture_schema_comes_back_exactly<H: Harness>(h: &H) {
                 unique: false
             }],
             foreign_keys: vec![ForeignKeySchema {
-                name: h.reports_foreign_key_names().then(|| "book_tags_author_fk".into()),
+                name: h
+                    .reports_foreign_key_names()
+                    .then(|| "book_tags_author_fk".into()),
                 columns: vec!["author_id".into()],
                 referenced_table: "authors".into(),
                 referenced_columns: vec!["id".into()],
@@ -92,9 +118,22 @@ pub async fn fixture_schema_comes_back_exactly<H: Harness>(h: &H) {
 pub async fn tables_lists_tables_and_views<H: Harness>(h: &H) {
     let db = fixture(h).await;
     let tables = db.tables().await.unwrap();
-    let expected = [("author_names", TableKind::View), ("authors", TableKind::Table), ("book_tags", TableKind::Table)];
-    assert_eq!(tables, expected.map(|(name, kind)| TableInfo { name: name.into(), kind }));
-    assert_eq!(db.table("author_names").await.unwrap().kind, TableKind::View);
+    let expected = [
+        ("author_names", TableKind::View),
+        ("authors", TableKind::Table),
+        ("book_tags", TableKind::Table),
+    ];
+    assert_eq!(
+        tables,
+        expected.map(|(name, kind)| TableInfo {
+            name: name.into(),
+            kind
+        })
+    );
+    assert_eq!(
+        db.table("author_names").await.unwrap().kind,
+        TableKind::View
+    );
 }
 
 pub async fn missing_table_is_undefined_table<H: Harness>(h: &H) {

@@ -12,7 +12,10 @@ pub async fn begin_commit_tracks_autocommit<H: Harness>(h: &H) {
     conn.execute("BEGIN".into()).await.unwrap();
     assert!(!conn.is_autocommit());
     conn.execute(insert("in-session")).await.unwrap();
-    let seen = conn.query("SELECT COUNT(*) FROM items".into()).await.unwrap();
+    let seen = conn
+        .query("SELECT COUNT(*) FROM items".into())
+        .await
+        .unwrap();
     assert_eq!(seen.scalar::<i64>().unwrap(), 1);
     conn.execute("COMMIT".into()).await.unwrap();
     assert!(conn.is_autocommit());
@@ -69,7 +72,10 @@ pub async fn session_batch_is_atomic<H: Harness>(h: &H) {
     let db = items(h).await;
     let mut conn = db.connection().await.unwrap();
     let err = conn
-        .batch(vec![insert("x"), Statement::new("INSERT INTO items (name) VALUES (NULL)")])
+        .batch(vec![
+            insert("x"),
+            Statement::new("INSERT INTO items (name) VALUES (NULL)"),
+        ])
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotNullViolation);
@@ -77,8 +83,18 @@ pub async fn session_batch_is_atomic<H: Harness>(h: &H) {
     // Inside an open transaction, a failed batch undoes only itself.
     conn.execute("BEGIN".into()).await.unwrap();
     conn.execute(insert("kept")).await.unwrap();
-    assert!(conn.batch(vec![insert("y"), Statement::new("INSERT INTO items (name) VALUES (NULL)")]).await.is_err());
-    assert!(!conn.is_autocommit(), "a failed batch must not end the caller's transaction");
+    assert!(
+        conn.batch(vec![
+            insert("y"),
+            Statement::new("INSERT INTO items (name) VALUES (NULL)")
+        ])
+        .await
+        .is_err()
+    );
+    assert!(
+        !conn.is_autocommit(),
+        "a failed batch must not end the caller's transaction"
+    );
     conn.execute("COMMIT".into()).await.unwrap();
     assert_eq!(names(&*db).await, ["kept"]);
 }

@@ -14,11 +14,17 @@ pub async fn create_list_delete<H: Harness>(h: &H) {
     for name in ["beta", "alpha", "c-3_po"] {
         tenants.create_tenant(&id(name)).await.unwrap();
     }
-    assert_eq!(tenants.list_tenants().await.unwrap(), [id("alpha"), id("beta"), id("c-3_po")]);
+    assert_eq!(
+        tenants.list_tenants().await.unwrap(),
+        [id("alpha"), id("beta"), id("c-3_po")]
+    );
     assert!(tenants.tenant_exists(&id("beta")).await.unwrap());
     tenants.delete_tenant(&id("beta")).await.unwrap();
     assert!(!tenants.tenant_exists(&id("beta")).await.unwrap());
-    assert_eq!(tenants.list_tenants().await.unwrap(), [id("alpha"), id("c-3_po")]);
+    assert_eq!(
+        tenants.list_tenants().await.unwrap(),
+        [id("alpha"), id("c-3_po")]
+    );
 }
 
 pub async fn tenants_are_isolated<H: Harness>(h: &H) {
@@ -27,8 +33,15 @@ pub async fn tenants_are_isolated<H: Harness>(h: &H) {
     for name in ["acme", "globex"] {
         tenants.create_tenant(&id(name)).await.unwrap();
         let db = tenants.tenant(&id(name)).await.unwrap();
-        db.execute(format!("CREATE TABLE secrets (owner {})", t.key_text).into()).await.unwrap();
-        db.execute(Statement::with_args("INSERT INTO secrets (owner) VALUES (?)", [name])).await.unwrap();
+        db.execute(format!("CREATE TABLE secrets (owner {})", t.key_text).into())
+            .await
+            .unwrap();
+        db.execute(Statement::with_args(
+            "INSERT INTO secrets (owner) VALUES (?)",
+            [name],
+        ))
+        .await
+        .unwrap();
     }
     for name in ["acme", "globex"] {
         let db = tenants.tenant(&id(name)).await.unwrap();
@@ -42,14 +55,38 @@ pub async fn hostile_ids_are_rejected<H: Harness>(h: &H) {
     let tenants = h.tenants().await;
     let long = "a".repeat(64);
     let hostile = [
-        "../etc", "..", ".", "a/b", "a\\b", "/abs", "a'b", "a\"b", "a;b", "x; DROP TABLE t", "a\0b",
-        "Upper", "a b", " ", "", &long, "ünïcode", "a.b", "-leading", "_leading", "a%00", "a\nb", "t`x",
+        "../etc",
+        "..",
+        ".",
+        "a/b",
+        "a\\b",
+        "/abs",
+        "a'b",
+        "a\"b",
+        "a;b",
+        "x; DROP TABLE t",
+        "a\0b",
+        "Upper",
+        "a b",
+        " ",
+        "",
+        &long,
+        "ünïcode",
+        "a.b",
+        "-leading",
+        "_leading",
+        "a%00",
+        "a\nb",
+        "t`x",
     ];
     assert!(hostile.len() >= 15);
     for bad in hostile {
         let err = TenantId::new(bad).expect_err(bad);
         assert_eq!(err.kind(), ErrorKind::InvalidTenant, "{bad:?}");
-        assert!(err.to_string().contains("a-z, 0-9"), "the rule is stated for {bad:?}: {err}");
+        assert!(
+            err.to_string().contains("a-z, 0-9"),
+            "the rule is stated for {bad:?}: {err}"
+        );
     }
     // Nothing reached the backend.
     assert!(tenants.list_tenants().await.unwrap().is_empty());
@@ -75,7 +112,9 @@ pub async fn recreated_tenant_starts_empty<H: Harness>(h: &H) {
     let t = h.types();
     tenants.create_tenant(&id("phoenix")).await.unwrap();
     let db = tenants.tenant(&id("phoenix")).await.unwrap();
-    db.execute(format!("CREATE TABLE ashes (x {})", t.integer).into()).await.unwrap();
+    db.execute(format!("CREATE TABLE ashes (x {})", t.integer).into())
+        .await
+        .unwrap();
     tenants.delete_tenant(&id("phoenix")).await.unwrap();
     tenants.create_tenant(&id("phoenix")).await.unwrap();
     let fresh = tenants.tenant(&id("phoenix")).await.unwrap();

@@ -9,9 +9,15 @@ use crate::Harness;
 pub(crate) async fn items<H: Harness>(h: &H) -> Arc<dyn Adapter> {
     let db = h.database().await;
     let t = h.types();
-    db.execute(format!("CREATE TABLE items (id {}, name {} NOT NULL)", t.auto_id, t.key_text).into())
-        .await
-        .unwrap();
+    db.execute(
+        format!(
+            "CREATE TABLE items (id {}, name {} NOT NULL)",
+            t.auto_id, t.key_text
+        )
+        .into(),
+    )
+    .await
+    .unwrap();
     db
 }
 
@@ -20,7 +26,10 @@ pub(crate) fn insert(name: &str) -> Statement {
 }
 
 pub(crate) async fn names(db: &dyn Adapter) -> Vec<String> {
-    let rs = db.query("SELECT name FROM items ORDER BY name".into()).await.unwrap();
+    let rs = db
+        .query("SELECT name FROM items ORDER BY name".into())
+        .await
+        .unwrap();
     rs.rows.iter().map(|r| r.get(0).unwrap()).collect()
 }
 

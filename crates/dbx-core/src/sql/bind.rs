@@ -45,7 +45,10 @@ pub fn to_native(sql: &str, params: Params, dialect: Dialect) -> Result<NativeSt
                 params.positional.len() + params.named.len()
             )));
         }
-        return Ok(NativeStatement { sql: Cow::Borrowed(sql), args: Vec::new() });
+        return Ok(NativeStatement {
+            sql: Cow::Borrowed(sql),
+            args: Vec::new(),
+        });
     }
 
     // Give every placeholder its position (None for `??`), and list the distinct positions.
@@ -62,14 +65,20 @@ pub fn to_native(sql: &str, params: Params, dialect: Dialect) -> Result<NativeSt
                     match slots.iter().find(|s| s.name.as_deref() == Some(name)) {
                         Some(slot) => slot.position,
                         None => {
-                            slots.push(Slot { position: highest + 1, name: Some(name.clone()) });
+                            slots.push(Slot {
+                                position: highest + 1,
+                                name: Some(name.clone()),
+                            });
                             highest + 1
                         }
                     }
                 }
             };
             if !slots.iter().any(|s| s.position == position) {
-                slots.push(Slot { position, name: None });
+                slots.push(Slot {
+                    position,
+                    name: None,
+                });
             }
             highest = highest.max(position);
             Some(position)
@@ -84,12 +93,22 @@ pub fn to_native(sql: &str, params: Params, dialect: Dialect) -> Result<NativeSt
     slots.sort_by_key(|s| s.position);
 
     let values = resolve(&slots, highest, params)?;
-    Ok(rewrite(sql, &placeholders, &positions, &slots, values, dialect))
+    Ok(rewrite(
+        sql,
+        &placeholders,
+        &positions,
+        &slots,
+        values,
+        dialect,
+    ))
 }
 
 /// Finds the value for each slot, in slot order.
 fn resolve(slots: &[Slot], highest: u32, params: Params) -> Result<Vec<Value>> {
-    let Params { positional, mut named } = params;
+    let Params {
+        positional,
+        mut named,
+    } = params;
     let parameter_count = usize::try_from(highest).unwrap_or(usize::MAX);
     if positional.len() > parameter_count {
         return Err(Error::Arguments(format!(
@@ -97,13 +116,18 @@ fn resolve(slots: &[Slot], highest: u32, params: Params) -> Result<Vec<Value>> {
             positional.len()
         )));
     }
-    if let Some((unknown, _)) =
-        named.iter().find(|(n, _)| !slots.iter().any(|s| s.name.as_deref() == Some(n)))
+    if let Some((unknown, _)) = named
+        .iter()
+        .find(|(n, _)| !slots.iter().any(|s| s.name.as_deref() == Some(n)))
     {
         let known: Vec<String> = slots.iter().filter_map(|s| s.name.clone()).collect();
         return Err(Error::Arguments(format!(
             "named argument {unknown:?} matches no placeholder (the statement's names: {})",
-            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
         )));
     }
     let mut positional: Vec<Option<Value>> = positional.into_iter().map(Some).collect();
@@ -125,7 +149,10 @@ fn resolve(slots: &[Slot], highest: u32, params: Params) -> Result<Vec<Value>> {
         }
     }
     if !missing.is_empty() {
-        return Err(Error::Arguments(format!("no argument given for {}", missing.join(", "))));
+        return Err(Error::Arguments(format!(
+            "no argument given for {}",
+            missing.join(", ")
+        )));
     }
     Ok(values)
 }
@@ -164,7 +191,10 @@ fn rewrite<'a>(
     if dialect != Dialect::Mysql {
         args = values;
     }
-    NativeStatement { sql: Cow::Owned(out), args }
+    NativeStatement {
+        sql: Cow::Owned(out),
+        args,
+    }
 }
 
 #[cfg(test)]

@@ -13,16 +13,31 @@ fn ints(v: &[i64]) -> Vec<Value> {
 #[test]
 fn anonymous_positions() {
     let s = Statement::with_args("SELECT ?, ?", [1, 2]);
-    assert_eq!(native(s.clone(), Dialect::Sqlite), ("SELECT ?1, ?2".into(), ints(&[1, 2])));
-    assert_eq!(native(s.clone(), Dialect::Postgres), ("SELECT $1, $2".into(), ints(&[1, 2])));
-    assert_eq!(native(s, Dialect::Mysql), ("SELECT ?, ?".into(), ints(&[1, 2])));
+    assert_eq!(
+        native(s.clone(), Dialect::Sqlite),
+        ("SELECT ?1, ?2".into(), ints(&[1, 2]))
+    );
+    assert_eq!(
+        native(s.clone(), Dialect::Postgres),
+        ("SELECT $1, $2".into(), ints(&[1, 2]))
+    );
+    assert_eq!(
+        native(s, Dialect::Mysql),
+        ("SELECT ?, ?".into(), ints(&[1, 2]))
+    );
 }
 
 #[test]
 fn numbered_positions_reorder_for_mysql() {
     let s = Statement::with_args("SELECT ?2, ?1, ?2", [10, 20]);
-    assert_eq!(native(s.clone(), Dialect::Postgres), ("SELECT $2, $1, $2".into(), ints(&[10, 20])));
-    assert_eq!(native(s, Dialect::Mysql), ("SELECT ?, ?, ?".into(), ints(&[20, 10, 20])));
+    assert_eq!(
+        native(s.clone(), Dialect::Postgres),
+        ("SELECT $2, $1, $2".into(), ints(&[10, 20]))
+    );
+    assert_eq!(
+        native(s, Dialect::Mysql),
+        ("SELECT ?, ?, ?".into(), ints(&[20, 10, 20]))
+    );
 }
 
 #[test]
@@ -36,22 +51,40 @@ fn holes_are_compacted() {
     // ?2 is never used: its argument is accepted and dropped, and the rest is renumbered so
     // that PostgreSQL does not see an untyped, unused $2.
     let s = Statement::with_args("SELECT ?1, ?3", [1, 2, 3]);
-    assert_eq!(native(s.clone(), Dialect::Postgres), ("SELECT $1, $2".into(), ints(&[1, 3])));
-    assert_eq!(native(s, Dialect::Sqlite), ("SELECT ?1, ?2".into(), ints(&[1, 3])));
+    assert_eq!(
+        native(s.clone(), Dialect::Postgres),
+        ("SELECT $1, $2".into(), ints(&[1, 3]))
+    );
+    assert_eq!(
+        native(s, Dialect::Sqlite),
+        ("SELECT ?1, ?2".into(), ints(&[1, 3]))
+    );
 }
 
 #[test]
 fn a_hole_still_counts_as_a_position() {
-    let err = to_native("SELECT ?1, ?3", Statement::with_args("", [1, 2]).params, Dialect::Sqlite)
-        .unwrap_err();
+    let err = to_native(
+        "SELECT ?1, ?3",
+        Statement::with_args("", [1, 2]).params,
+        Dialect::Sqlite,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("?3"), "{err}");
 }
 
 #[test]
 fn names_with_and_without_sigil_and_repeated() {
-    let s = Statement::new("SELECT :a, @b, $a, :a").bind_named(":a", 1).bind_named("b", 2);
-    assert_eq!(native(s.clone(), Dialect::Postgres), ("SELECT $1, $2, $1, $1".into(), ints(&[1, 2])));
-    assert_eq!(native(s, Dialect::Mysql), ("SELECT ?, ?, ?, ?".into(), ints(&[1, 2, 1, 1])));
+    let s = Statement::new("SELECT :a, @b, $a, :a")
+        .bind_named(":a", 1)
+        .bind_named("b", 2);
+    assert_eq!(
+        native(s.clone(), Dialect::Postgres),
+        ("SELECT $1, $2, $1, $1".into(), ints(&[1, 2]))
+    );
+    assert_eq!(
+        native(s, Dialect::Mysql),
+        ("SELECT ?, ?, ?, ?".into(), ints(&[1, 2, 1, 1]))
+    );
 }
 
 #[test]
@@ -73,17 +106,29 @@ fn missing_arguments_are_named() {
     let err = to_native("SELECT ?, :who, ?", Params::new(), Dialect::Sqlite).unwrap_err();
     assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
     let msg = err.to_string();
-    assert!(msg.contains("?1") && msg.contains(":who") && msg.contains("?3"), "{msg}");
+    assert!(
+        msg.contains("?1") && msg.contains(":who") && msg.contains("?3"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn surplus_arguments_are_errors() {
-    let err = to_native("SELECT ?", Statement::with_args("", [1, 2]).params, Dialect::Sqlite)
-        .unwrap_err();
+    let err = to_native(
+        "SELECT ?",
+        Statement::with_args("", [1, 2]).params,
+        Dialect::Sqlite,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("2 positional arguments"), "{err}");
-    let unknown = Statement::new("SELECT :a").bind_named("a", 1).bind_named("zz", 2);
+    let unknown = Statement::new("SELECT :a")
+        .bind_named("a", 1)
+        .bind_named("zz", 2);
     let err = to_native(&unknown.sql, unknown.params, Dialect::Sqlite).unwrap_err();
-    assert!(err.to_string().contains("\"zz\"") && err.to_string().contains("a"), "{err}");
+    assert!(
+        err.to_string().contains("\"zz\"") && err.to_string().contains("a"),
+        "{err}"
+    );
     let none = Statement::with_args("SELECT 1", [1]);
     assert!(to_native(&none.sql, none.params, Dialect::Postgres).is_err());
 }
@@ -97,11 +142,17 @@ fn no_placeholders_borrows_the_text() {
 #[test]
 fn escaped_question_marks_become_literals() {
     let s = Statement::with_args("SELECT doc ?? 'k', doc ??| array[?]", ["x"]);
-    assert_eq!(native(s, Dialect::Postgres).0, "SELECT doc ? 'k', doc ?| array[$1]");
+    assert_eq!(
+        native(s, Dialect::Postgres).0,
+        "SELECT doc ? 'k', doc ?| array[$1]"
+    );
 }
 
 #[test]
 fn casts_and_literals_survive() {
     let s = Statement::with_args("SELECT ?::int, '?', $$ :x $$, \"?\"", [5]);
-    assert_eq!(native(s, Dialect::Postgres).0, "SELECT $1::int, '?', $$ :x $$, \"?\"");
+    assert_eq!(
+        native(s, Dialect::Postgres).0,
+        "SELECT $1::int, '?', $$ :x $$, \"?\""
+    );
 }

@@ -58,7 +58,11 @@ fn is_ident_char(b: u8) -> bool {
 /// reports them with its own syntax error.
 pub fn scan(sql: &str, dialect: Dialect) -> Result<Vec<Placeholder>, String> {
     let mut out = Vec::new();
-    let mut lexer = Lexer { bytes: sql.as_bytes(), pos: 0, dialect };
+    let mut lexer = Lexer {
+        bytes: sql.as_bytes(),
+        pos: 0,
+        dialect,
+    };
     while let Some(found) = lexer.next_placeholder()? {
         out.push(found);
     }
@@ -78,7 +82,11 @@ pub fn leading_keyword(sql: &str, dialect: Dialect) -> Option<String> {
 
 /// The keyword at or after `from`, and the byte offset just past it.
 fn keyword_at(sql: &str, from: usize, dialect: Dialect) -> Option<(String, usize)> {
-    let mut lexer = Lexer { bytes: sql.as_bytes(), pos: from, dialect };
+    let mut lexer = Lexer {
+        bytes: sql.as_bytes(),
+        pos: from,
+        dialect,
+    };
     loop {
         let b = *lexer.bytes.get(lexer.pos)?;
         if b.is_ascii_whitespace() || b == b'(' {
@@ -145,7 +153,10 @@ impl Lexer<'_> {
                 }
             };
             if let Some(kind) = found {
-                return Ok(Some(Placeholder { span: start..self.pos, kind }));
+                return Ok(Some(Placeholder {
+                    span: start..self.pos,
+                    kind,
+                }));
             }
         }
         Ok(None)
@@ -213,7 +224,11 @@ impl Lexer<'_> {
     /// body and returns true; otherwise leaves the position at `start + 1` and returns false.
     fn dollar_quote_from(&mut self, start: usize) -> bool {
         let mut end = start + 1;
-        while self.bytes.get(end).is_some_and(|&b| is_ident_char(b) && b != b'$') {
+        while self
+            .bytes
+            .get(end)
+            .is_some_and(|&b| is_ident_char(b) && b != b'$')
+        {
             end += 1;
         }
         let tag_is_valid = end == start + 1 || is_ident_start(self.bytes[start + 1]);
@@ -234,7 +249,9 @@ impl Lexer<'_> {
         match (self.peek(0), self.peek(1)) {
             (Some(b'-'), Some(b'-')) => {
                 let mysql_needs_space = self.dialect == Dialect::Mysql
-                    && !self.peek(2).is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+                    && !self
+                        .peek(2)
+                        .is_none_or(|b| b.is_ascii_whitespace() || b.is_ascii_control());
                 if mysql_needs_space {
                     return false;
                 }
@@ -277,7 +294,9 @@ impl Lexer<'_> {
     }
 
     fn skip_quoted(&mut self) -> bool {
-        let Some(open) = self.peek(0) else { return false };
+        let Some(open) = self.peek(0) else {
+            return false;
+        };
         let (close, backslash) = match (open, self.dialect) {
             (b'\'', Dialect::Mysql) | (b'"', Dialect::Mysql) => (open, true),
             (b'\'', Dialect::Postgres) => (b'\'', self.is_escape_string_prefix()),

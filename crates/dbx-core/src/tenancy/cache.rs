@@ -15,7 +15,10 @@ use crate::error::{Error, Result};
 /// Size and idle limits of a [`TenantCache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default, rename_all = "kebab-case", deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    serde(default, rename_all = "kebab-case", deny_unknown_fields)
+)]
 pub struct TenantCacheConfig {
     /// How many tenants stay open at once.
     ///
@@ -30,7 +33,10 @@ pub struct TenantCacheConfig {
 
 impl Default for TenantCacheConfig {
     fn default() -> Self {
-        Self { capacity: 100, time_to_idle: Some(Duration::from_secs(600)) }
+        Self {
+            capacity: 100,
+            time_to_idle: Some(Duration::from_secs(600)),
+        }
     }
 }
 
@@ -65,17 +71,22 @@ impl TenantCache {
     pub fn new(config: TenantCacheConfig) -> Self {
         let evictions = Arc::new(AtomicU64::new(0));
         let counter = evictions.clone();
-        let mut builder = Cache::builder().max_capacity(config.capacity).eviction_listener(
-            move |_id: Arc<TenantId>, _adapter, cause: RemovalCause| {
+        let mut builder = Cache::builder()
+            .max_capacity(config.capacity)
+            .eviction_listener(move |_id: Arc<TenantId>, _adapter, cause: RemovalCause| {
                 if cause.was_evicted() {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
-            },
-        );
+            });
         if let Some(idle) = config.time_to_idle {
             builder = builder.time_to_idle(idle);
         }
-        Self { cache: builder.build(), hits: AtomicU64::new(0), misses: AtomicU64::new(0), evictions }
+        Self {
+            cache: builder.build(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions,
+        }
     }
 
     /// The open adapter for `id`, or the one `open` produces. When several tasks ask for the
@@ -90,7 +101,11 @@ impl TenantCache {
             .or_try_insert_with(open)
             .await
             .map_err(|shared: Arc<Error>| Arc::unwrap_or_clone(shared))?;
-        let counter = if entry.is_fresh() { &self.misses } else { &self.hits };
+        let counter = if entry.is_fresh() {
+            &self.misses
+        } else {
+            &self.hits
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         Ok(entry.into_value())
     }

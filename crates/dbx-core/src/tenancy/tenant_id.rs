@@ -56,11 +56,20 @@ fn problem(id: &str) -> Option<String> {
     if chars > MAX_TENANT_ID_LEN {
         return Some(format!("it is {chars} characters long"));
     }
-    if let Some((at, c)) =
-        id.chars().enumerate().find(|(_, c)| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
+    if let Some((at, c)) = id
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
     {
-        let shown = if c.is_ascii_graphic() { format!("'{c}'") } else { format!("U+{:04X}", u32::from(c)) };
-        return Some(format!("character {shown} at position {} is not allowed", at + 1));
+        let shown = if c.is_ascii_graphic() {
+            format!("'{c}'")
+        } else {
+            format!("U+{:04X}", u32::from(c))
+        };
+        return Some(format!(
+            "character {shown} at position {} is not allowed",
+            at + 1
+        ));
     }
     if id.starts_with(['_', '-']) {
         return Some("it starts with '_' or '-'".to_owned());
@@ -134,10 +143,23 @@ mod tests {
         let err = TenantId::new("Acme").unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidTenant);
         let msg = err.to_string();
-        assert!(msg.contains("'A' at position 1") && msg.contains(TENANT_ID_RULE), "{msg}");
-        assert!(TenantId::new("a\0b").unwrap_err().to_string().contains("U+0000"));
+        assert!(
+            msg.contains("'A' at position 1") && msg.contains(TENANT_ID_RULE),
+            "{msg}"
+        );
+        assert!(
+            TenantId::new("a\0b")
+                .unwrap_err()
+                .to_string()
+                .contains("U+0000")
+        );
         assert!(TenantId::new("").unwrap_err().to_string().contains("empty"));
-        assert!(TenantId::new("x".repeat(64)).unwrap_err().to_string().contains("64 characters"));
+        assert!(
+            TenantId::new("x".repeat(64))
+                .unwrap_err()
+                .to_string()
+                .contains("64 characters")
+        );
         assert!(TenantId::new("-x").is_err());
         assert!(TenantId::new("_x").is_err());
     }
