@@ -397,3 +397,36 @@ async fn concurrent_first_access_opens_a_tenant_once() {
         "every task got the same adapter"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_a_tenant_while_others_open_it_does_not_deadlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenants = Arc::new(tenants_in(dir.path()).await);
+    let race = async {
+        for round in 0..20 {
+            let id = TenantId::new(format!("race{round}")).unwrap();
+            let mut openers = JoinSet::new();
+            for _ in 0..4 {
+                let (tenants, id) = (tenants.clone(), id.clone());
+                // Keeps asking until the tenant exists; "no such tenant" is expected before.
+                openers.spawn(async move {
+                    loop {
+                        match tenants.tenant(&id).await {
+                            Ok(db) => return db.query("SELECT 1".into()).await.unwrap(),
+                            Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidTenant, "{e}"),
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                });
+            }
+            tenants.create_tenant(&id).await.unwrap();
+            while let Some(opened) = openers.join_next().await {
+                opened.unwrap();
+            }
+        }
+    };
+    // Generous: the race finishes in well under a second; only a deadlock reaches this.
+    tokio::time::timeout(Duration::from_secs(60), race)
+        .await
+        .expect("create and open deadlocked");
+}

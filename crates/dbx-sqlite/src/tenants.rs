@@ -112,10 +112,11 @@ impl TenantManager for SqliteTenants {
                 reason: "the tenant already exists".into(),
             });
         }
-        // Keep the new tenant open: it is usually used right after creation.
-        self.cache
-            .get_or_open(id, self.open_tenant(id, true))
-            .await?;
+        // Create the file (and set its journal mode), then close it. The cache is left alone
+        // on purpose: a concurrent `tenant()` of this id may be waiting in the cache for the
+        // lifecycle lock held here, and waiting on it in turn would deadlock.
+        let created = self.open_tenant(id, true).await?;
+        created.close().await;
         Ok(())
     }
 
