@@ -5,6 +5,7 @@
 #![allow(missing_docs)]
 
 pub mod conformance;
+pub mod servers;
 mod harness;
 
 pub use harness::{Harness, Types};

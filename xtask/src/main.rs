@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's automation, in Rust instead of shell scripts.
 
 mod ci;
+mod servers;
 mod test;
 mod util;
 
@@ -13,6 +14,7 @@ tasks:
   test    build everything and run every test suite (the one test command)
   lint    cargo fmt --check, clippy -D warnings and the Cargo.lock rules
   ci      lint, then test
+  servers start throwaway PostgreSQL and MariaDB servers and print their URLs
 ";
 
 fn main() -> Result<()> {
@@ -24,6 +26,7 @@ fn main() -> Result<()> {
         "test" => test::run(rest),
         "lint" => ci::lint(),
         "ci" => ci::run(rest),
+        "servers" => servers::serve_until_interrupted(),
         "" | "help" | "-h" | "--help" => {
             eprint!("{USAGE}");
             Ok(())

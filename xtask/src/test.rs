@@ -73,6 +73,7 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         run_counted(cargo().args(["test", "--workspace", "--doc"]), &mut tally)?;
         run_cmd(cargo().args(["run", "--quiet", "-p", "dbx", "--example", "quickstart"]))
     })();
+    crate::servers::stop_all();
     // One closing line for people and for CI, whatever happened above.
     let mut out = std::io::stdout().lock();
     writeln!(
