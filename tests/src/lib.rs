@@ -5,7 +5,8 @@
 #![allow(missing_docs)]
 
 pub mod conformance;
-pub mod servers;
+pub mod env;
 mod harness;
+pub mod servers;
 
 pub use harness::{Harness, Types};

@@ -13,28 +13,42 @@ use std::time::{Duration, Instant};
 pub type StartError = String;
 
 fn free_port() -> Result<u16, StartError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free loopback port: {e}"))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free loopback port: {e}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
 }
 
 fn temp_dir(prefix: &str) -> Result<PathBuf, StartError> {
     let base = std::env::temp_dir();
     for attempt in 0..100u32 {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let dir = base.join(format!("{prefix}-{}-{nanos}-{attempt}", std::process::id()));
         if std::fs::create_dir(&dir).is_ok() {
             return Ok(dir);
         }
     }
-    Err(format!("could not create a temp dir under {}", base.display()))
+    Err(format!(
+        "could not create a temp dir under {}",
+        base.display()
+    ))
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), StartError> {
-    let out = cmd.output().map_err(|e| format!("{what}: could not run {cmd:?}: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: could not run {cmd:?}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -48,8 +62,13 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), StartError> {
 }
 
 fn find_binary(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
-    let path_dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
-    dirs.iter().chain(path_dirs.iter()).map(|d| d.join(name)).find(|p| p.is_file())
+    let path_dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    dirs.iter()
+        .chain(path_dirs.iter())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// A PostgreSQL server of its own.
@@ -69,7 +88,8 @@ impl PgServer {
             candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
         }
         if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
-            let mut versions: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("bin")).collect();
+            let mut versions: Vec<PathBuf> =
+                entries.flatten().map(|e| e.path().join("bin")).collect();
             versions.sort();
             candidates.extend(versions.into_iter().rev());
         }
@@ -81,10 +101,18 @@ impl PgServer {
         let bin = initdb.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = temp_dir("dbx-pg")?;
         let as_postgres_user = is_root();
-        let server = Self { dir, bin, port: free_port()?, as_postgres_user };
+        let server = Self {
+            dir,
+            bin,
+            port: free_port()?,
+            as_postgres_user,
+        };
         if as_postgres_user {
             // initdb refuses to run as root; the postgres user must own the directory.
-            run(Command::new("chown").arg("postgres:").arg(&server.dir), "chown of the PostgreSQL temp dir")?;
+            run(
+                Command::new("chown").arg("postgres:").arg(&server.dir),
+                "chown of the PostgreSQL temp dir",
+            )?;
         }
         let data = server.dir.join("data");
         run(
@@ -92,7 +120,17 @@ impl PgServer {
                 .command("initdb")
                 .arg("-D")
                 .arg(&data)
-                .args(["-U", "postgres", "-A", "trust", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                    "--no-instructions",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ])
                 .stdout(Stdio::null()),
             "initdb",
         )?;
@@ -151,11 +189,15 @@ impl PgServer {
         if let Some(pid) = self.pid() {
             // The backends are the postmaster's children; kill them too so that no session
             // survives to answer.
-            let _ = Command::new("pkill").args(["-9", "-P", &pid.to_string()]).status();
+            let _ = Command::new("pkill")
+                .args(["-9", "-P", &pid.to_string()])
+                .status();
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -203,10 +245,19 @@ impl MariaServer {
         let mariadbd = find_binary("mariadbd", &sbin).ok_or_else(|| missing.to_owned())?;
         let install = find_binary("mariadb-install-db", &sbin).ok_or_else(|| missing.to_owned())?;
         let dir = temp_dir("dbx-my")?;
-        let mut server = Self { port: free_port()?, dir, child: None, mariadbd };
+        let mut server = Self {
+            port: free_port()?,
+            dir,
+            child: None,
+            mariadbd,
+        };
         run(
             Command::new(install)
-                .args(["--no-defaults", "--user=root", "--auth-root-authentication-method=normal"])
+                .args([
+                    "--no-defaults",
+                    "--user=root",
+                    "--auth-root-authentication-method=normal",
+                ])
                 .arg(format!("--datadir={}", server.dir.join("data").display()))
                 .args(["--skip-test-db", "--skip-name-resolve"])
                 .stdout(Stdio::null()),
@@ -230,12 +281,26 @@ impl MariaServer {
             .args(["--no-defaults", "--user=root"])
             .arg(format!("--datadir={}", self.dir.join("data").display()))
             .arg(format!("--socket={}", self.socket().display()))
-            .arg(format!("--pid-file={}", self.dir.join("mysqld.pid").display()))
+            .arg(format!(
+                "--pid-file={}",
+                self.dir.join("mysqld.pid").display()
+            ))
             .arg(format!("--port={}", self.port))
-            .args(["--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin"])
-            .args(["--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--innodb-buffer-pool-size=64M"])
+            .args([
+                "--bind-address=127.0.0.1",
+                "--skip-name-resolve",
+                "--skip-log-bin",
+            ])
+            .args([
+                "--innodb-flush-log-at-trx-commit=0",
+                "--innodb-doublewrite=0",
+                "--innodb-buffer-pool-size=64M",
+            ])
             .args(["--max-connections=300"])
-            .arg(format!("--log-error={}", self.dir.join("error.log").display()))
+            .arg(format!(
+                "--log-error={}",
+                self.dir.join("error.log").display()
+            ))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -256,7 +321,9 @@ impl MariaServer {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 let log = std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default();
-                return Err(format!("mariadbd exited with {status} while starting: {log}"));
+                return Err(format!(
+                    "mariadbd exited with {status} while starting: {log}"
+                ));
             }
             if Instant::now() > deadline {
                 return Err("mariadbd did not answer within 60 s".to_owned());

@@ -26,19 +26,27 @@ pub(crate) fn start_all() -> Result<Vec<(&'static str, String)>> {
     match std::env::var("DBX_TEST_POSTGRES_URL") {
         Ok(url) => eprintln!("using PostgreSQL at DBX_TEST_POSTGRES_URL={url}"),
         Err(_) => {
-            let pg = PgServer::start().map_err(|e| anyhow!("cannot start PostgreSQL for the tests: {e}"))?;
+            let pg = PgServer::start()
+                .map_err(|e| anyhow!("cannot start PostgreSQL for the tests: {e}"))?;
             eprintln!("started PostgreSQL at {}", pg.url());
             env.push(("DBX_TEST_POSTGRES_URL", pg.url()));
-            RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(Running::Pg(pg));
+            RUNNING
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Running::Pg(pg));
         }
     }
     match std::env::var("DBX_TEST_MYSQL_URL") {
         Ok(url) => eprintln!("using MySQL at DBX_TEST_MYSQL_URL={url}"),
         Err(_) => {
-            let my = MariaServer::start().map_err(|e| anyhow!("cannot start MariaDB for the tests: {e}"))?;
+            let my = MariaServer::start()
+                .map_err(|e| anyhow!("cannot start MariaDB for the tests: {e}"))?;
             eprintln!("started MariaDB at {}", my.url());
             env.push(("DBX_TEST_MYSQL_URL", my.url()));
-            RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(Running::Maria(my));
+            RUNNING
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Running::Maria(my));
         }
     }
     Ok(env)
@@ -46,7 +54,8 @@ pub(crate) fn start_all() -> Result<Vec<(&'static str, String)>> {
 
 /// Stops every server started by [`start_all`].
 pub(crate) fn stop_all() {
-    let servers: Vec<Running> = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(|e| e.into_inner()));
+    let servers: Vec<Running> =
+        std::mem::take(&mut *RUNNING.lock().unwrap_or_else(|e| e.into_inner()));
     drop(servers);
 }
 

@@ -1,0 +1,198 @@
+//! [`PgAdapter`]: a PostgreSQL database, or one tenant's schema in it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use dbx_core::sql::{Dialect, is_transaction_control};
+use dbx_core::{
+    Adapter, AdapterKind, Connection, Error, Health, PoolStatus, Result, ResultSet, Statement,
+    TableInfo, TableSchema, Transaction, async_trait,
+};
+use deadpool::managed::PoolError;
+
+use crate::config::PgConfig;
+use crate::error::map_err;
+use crate::exec::{self, Prepared};
+use crate::introspect;
+use crate::pool::{self, Pool, Pooled, SearchPath};
+use crate::session::PgConnection;
+use crate::transaction::PgTransaction;
+
+/// Maps a pool failure onto a dbx error.
+pub(crate) fn pool_error(e: PoolError<tokio_postgres::Error>) -> Error {
+    match e {
+        PoolError::Backend(e) => map_err(e),
+        PoolError::Timeout(what) => Error::Timeout(format!(
+            "no PostgreSQL connection within the pool's limit ({what:?}): the server may be down, or every \
+             connection is busy; raise pool max-size or acquire-timeout"
+        )),
+        PoolError::Closed => Error::Closed(AdapterKind::Postgres),
+        other => Error::ConnectionLost(format!("PostgreSQL pool: {other}")),
+    }
+}
+
+/// The pool and settings shared by the root adapter and every tenant adapter.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) pool: Pool,
+    pub(crate) config: PgConfig,
+}
+
+/// A PostgreSQL database behind a pool. Tenant adapters (see [`PgTenants`](crate::PgTenants))
+/// share the root's pool and differ only in their `search_path`.
+#[derive(Debug, Clone)]
+pub struct PgAdapter {
+    pub(crate) shared: Arc<Shared>,
+    /// `None`: the server's default search path; `Some`: a quoted schema name.
+    pub(crate) search_path: Option<String>,
+    closed: Arc<AtomicBool>,
+    /// The root adapter owns the pool and closes it; tenant adapters close only themselves.
+    owns_pool: bool,
+}
+
+impl PgAdapter {
+    /// Connects (lazily: connections open on first use, except `min_idle` of them).
+    pub async fn connect(config: PgConfig) -> Result<Self> {
+        let driver = config.to_driver()?;
+        let pool = pool::build(driver, &config.pool, config.statement_cache_capacity).await?;
+        let search_path = config.search_path.clone();
+        let shared = Arc::new(Shared { pool, config });
+        Ok(Self {
+            shared,
+            search_path,
+            closed: Arc::new(AtomicBool::new(false)),
+            owns_pool: true,
+        })
+    }
+
+    /// Connects to a `postgres://` URL with default settings.
+    pub async fn connect_url(url: &str) -> Result<Self> {
+        Self::connect(PgConfig::from_url(url)).await
+    }
+
+    /// An adapter over the same pool whose connections use `schema` (already quoted).
+    pub(crate) fn with_search_path(&self, schema: String) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            search_path: Some(schema),
+            closed: Arc::new(AtomicBool::new(false)),
+            owns_pool: false,
+        }
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) || self.shared.pool.is_closed() {
+            return Err(Error::Closed(AdapterKind::Postgres));
+        }
+        Ok(())
+    }
+
+    /// A connection from the pool with this adapter's search path in force.
+    pub(crate) async fn checkout(&self) -> Result<Pooled> {
+        self.check_open()?;
+        let mut conn = self.shared.pool.get().await.map_err(pool_error)?;
+        exec::run_pending(&mut conn).await?;
+        let wanted = match &self.search_path {
+            Some(path) => SearchPath::Set(path.clone()),
+            None => SearchPath::ServerDefault,
+        };
+        if conn.search_path != wanted {
+            let sql = match &self.search_path {
+                Some(path) => format!("SET search_path TO {path}"),
+                None => "RESET search_path".to_owned(),
+            };
+            conn.client.batch_execute(&sql).await.map_err(map_err)?;
+            conn.search_path = wanted;
+        }
+        Ok(conn)
+    }
+
+    /// A dedicated session, as the concrete type.
+    pub async fn pg_connection(&self) -> Result<PgConnection> {
+        Ok(PgConnection::new(self.clone(), self.checkout().await?))
+    }
+}
+
+fn refuse_transaction_control(sql: &str) -> Result<()> {
+    if is_transaction_control(sql, Dialect::Postgres) {
+        return Err(Error::InvalidArgument(format!(
+            "{:?} controls a transaction, which a pooled adapter cannot keep between calls: \
+             use transaction() or connection() instead",
+            sql.trim()
+        )));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Adapter for PgAdapter {
+    fn kind(&self) -> AdapterKind {
+        AdapterKind::Postgres
+    }
+
+    async fn query(&self, stmt: Statement) -> Result<ResultSet> {
+        refuse_transaction_control(&stmt.sql)?;
+        let p = Prepared::new(stmt)?;
+        let mut conn = self.checkout().await?;
+        exec::run(&mut conn, &p).await
+    }
+
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        let prepared = stmts
+            .into_iter()
+            .map(|s| {
+                refuse_transaction_control(&s.sql)?;
+                Prepared::new(s)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut conn = self.checkout().await?;
+        exec::run_atomically(&mut conn, &prepared).await
+    }
+
+    async fn transaction(&self) -> Result<Box<dyn Transaction>> {
+        let conn = self.checkout().await?;
+        Ok(Box::new(PgTransaction::begin(conn).await?))
+    }
+
+    async fn connection(&self) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(self.pg_connection().await?))
+    }
+
+    async fn tables(&self) -> Result<Vec<TableInfo>> {
+        let conn = self.checkout().await?;
+        introspect::tables(&conn.client).await
+    }
+
+    async fn table(&self, name: &str) -> Result<TableSchema> {
+        let conn = self.checkout().await?;
+        introspect::table(&conn.client, name).await
+    }
+
+    async fn health(&self) -> Result<Health> {
+        let started = Instant::now();
+        let conn = self.checkout().await?;
+        conn.client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(map_err)?;
+        let latency = started.elapsed();
+        drop(conn);
+        let status = self.shared.pool.status();
+        Ok(Health {
+            latency,
+            pool: PoolStatus {
+                in_use: status.size.saturating_sub(status.available),
+                idle: status.available,
+                max: status.max_size,
+            },
+        })
+    }
+
+    async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        if self.owns_pool {
+            self.shared.pool.close();
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Connection and pool settings.
+
+use std::time::Duration;
+
+use dbx_core::{Error, Result};
+
+/// Whether to use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum SslMode {
+    /// Plain TCP.
+    #[default]
+    Disable,
+    /// TLS if the server offers it (needs the `tls` feature).
+    Prefer,
+    /// TLS or fail (needs the `tls` feature).
+    Require,
+}
+
+/// Pool limits and timeouts.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(default, rename_all = "kebab-case", deny_unknown_fields)
+)]
+pub struct PoolSettings {
+    /// Most connections open at once.
+    ///
+    /// Default: 16.
+    pub max_size: usize,
+    /// Connections opened at start and kept through idle reaping.
+    ///
+    /// Default: 0.
+    pub min_idle: usize,
+    /// Longest wait to open a connection.
+    ///
+    /// Default: 10 s.
+    #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::plain"))]
+    pub connect_timeout: Duration,
+    /// Longest wait for a free connection when all are in use.
+    ///
+    /// Default: 30 s.
+    #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::plain"))]
+    pub acquire_timeout: Duration,
+    /// A connection unused this long is closed.
+    ///
+    /// Default: 10 minutes.
+    #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::option"))]
+    pub idle_timeout: Option<Duration>,
+    /// A connection older than this is closed when next returned or checked.
+    ///
+    /// Default: 30 minutes.
+    #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::option"))]
+    pub max_lifetime: Option<Duration>,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            min_idle: 0,
+            connect_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+        }
+    }
+}
+
+/// How to reach a PostgreSQL server.
+///
+/// Give either `url` or the parts; a URL wins over the parts.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(default, rename_all = "kebab-case", deny_unknown_fields)
+)]
+pub struct PgConfig {
+    /// `postgres://user:password@host:port/dbname?sslmode=...`.
+    ///
+    /// Default: none.
+    pub url: Option<String>,
+    /// Default: `127.0.0.1`.
+    pub host: String,
+    /// Default: 5432.
+    pub port: u16,
+    /// Default: `postgres`.
+    pub user: String,
+    /// Default: none.
+    pub password: Option<String>,
+    /// Default: `postgres`.
+    pub dbname: String,
+    /// Default: disable.
+    pub sslmode: SslMode,
+    /// The root adapter's `search_path`; none keeps the server's default.
+    ///
+    /// Default: none.
+    pub search_path: Option<String>,
+    /// The prefix of tenant schemas: tenant `acme` lives in schema `t_acme`.
+    ///
+    /// Default: `t_`.
+    pub tenant_schema_prefix: String,
+    /// Prepared statements kept per connection.
+    ///
+    /// Default: 256.
+    pub statement_cache_capacity: usize,
+    /// Pool settings.
+    pub pool: PoolSettings,
+}
+
+impl Default for PgConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            host: "127.0.0.1".to_owned(),
+            port: 5432,
+            user: "postgres".to_owned(),
+            password: None,
+            dbname: "postgres".to_owned(),
+            sslmode: SslMode::Disable,
+            search_path: None,
+            tenant_schema_prefix: "t_".to_owned(),
+            statement_cache_capacity: 256,
+            pool: PoolSettings::default(),
+        }
+    }
+}
+
+fn env_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::Config(format!("{name}={value:?} is not a valid number")))
+}
+
+impl PgConfig {
+    /// A config from a URL.
+    pub fn from_url(url: impl Into<String>) -> Self {
+        Self {
+            url: Some(url.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Applies the environment variables dbx honours: `POSTGRES_HOST`, `POSTGRES_PORT`,
+    /// `POSTGRES_DB`, `POSTGRES_USER`, `POSTGRES_PASSWORD`, `POSTGRES_SSL` (`true`/`require`,
+    /// `prefer`, `false`/`disable`), `DB_POOL_MIN`, `DB_POOL_MAX` and `DB_IDLE_TIMEOUT`
+    /// (seconds, or a duration like `30s`).
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        if let Some(v) = get("POSTGRES_HOST") {
+            self.host = v;
+        }
+        if let Some(v) = get("POSTGRES_PORT") {
+            self.port = env_number("POSTGRES_PORT", &v)?;
+        }
+        if let Some(v) = get("POSTGRES_DB") {
+            self.dbname = v;
+        }
+        if let Some(v) = get("POSTGRES_USER") {
+            self.user = v;
+        }
+        if let Some(v) = get("POSTGRES_PASSWORD") {
+            self.password = Some(v);
+        }
+        if let Some(v) = get("POSTGRES_SSL") {
+            self.sslmode = match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "require" | "on" => SslMode::Require,
+                "prefer" => SslMode::Prefer,
+                "0" | "false" | "disable" | "off" | "" => SslMode::Disable,
+                other => {
+                    return Err(Error::Config(format!(
+                        "POSTGRES_SSL={other:?}: use true/require, prefer or false/disable"
+                    )));
+                }
+            };
+        }
+        if let Some(v) = get("DB_POOL_MIN") {
+            self.pool.min_idle = env_number("DB_POOL_MIN", &v)?;
+        }
+        if let Some(v) = get("DB_POOL_MAX") {
+            self.pool.max_size = env_number("DB_POOL_MAX", &v)?;
+        }
+        if let Some(v) = get("DB_IDLE_TIMEOUT") {
+            self.pool.idle_timeout = Some(dbx_core::serde_duration::parse(&v)?);
+        }
+        Ok(())
+    }
+
+    /// The tokio-postgres settings these stand for.
+    pub(crate) fn to_driver(&self) -> Result<tokio_postgres::Config> {
+        let mut config = match &self.url {
+            Some(url) => url.parse::<tokio_postgres::Config>().map_err(|e| {
+                Error::Config(format!("invalid PostgreSQL URL: {e}; expected postgres://user:password@host:port/dbname"))
+            })?,
+            None => {
+                let mut c = tokio_postgres::Config::new();
+                c.host(&self.host).port(self.port).user(&self.user).dbname(&self.dbname);
+                if let Some(p) = &self.password {
+                    c.password(p);
+                }
+                c
+            }
+        };
+        config.connect_timeout(self.pool.connect_timeout);
+        config.application_name("dbx");
+        let wants_tls = self.sslmode != SslMode::Disable
+            || matches!(
+                config.get_ssl_mode(),
+                tokio_postgres::config::SslMode::Require
+            );
+        if wants_tls && self.sslmode == SslMode::Require {
+            return Err(Error::Config(
+                "TLS to PostgreSQL was requested, but this build has no TLS support: \
+                 set sslmode to disable, or build dbx-postgres with its `tls` feature"
+                    .to_owned(),
+            ));
+        }
+        config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        if self.pool.max_size == 0 {
+            return Err(Error::Config("pool max-size must be at least 1".to_owned()));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_parts() {
+        let env = |k: &str| match k {
+            "POSTGRES_HOST" => Some("db.internal".to_owned()),
+            "POSTGRES_PORT" => Some("6543".to_owned()),
+            "POSTGRES_SSL" => Some("false".to_owned()),
+            "DB_POOL_MAX" => Some("40".to_owned()),
+            "DB_IDLE_TIMEOUT" => Some("30".to_owned()),
+            _ => None,
+        };
+        let mut c = PgConfig::default();
+        c.apply_env(env).unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.pool.max_size),
+            ("db.internal", 6543, 40)
+        );
+        assert_eq!(c.pool.idle_timeout, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let mut c = PgConfig::default();
+        let err = c
+            .apply_env(|k| (k == "POSTGRES_PORT").then(|| "lots".to_owned()))
+            .unwrap_err();
+        assert!(err.to_string().contains("POSTGRES_PORT"), "{err}");
+        assert!(PgConfig::from_url("mysql://nope").to_driver().is_err());
+    }
+}

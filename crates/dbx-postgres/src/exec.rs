@@ -1,0 +1,195 @@
+//! Runs one statement on a pooled connection.
+
+use std::pin::pin;
+use std::sync::Arc;
+
+use dbx_core::sql::{Dialect, leading_keyword, to_native};
+use dbx_core::{Column, Error, Result, ResultSet, Row, Statement, Value};
+use futures_util::StreamExt;
+use tokio_postgres::types::ToSql;
+
+use crate::error::map_err;
+use crate::pool::{PgConn, SearchPath};
+use crate::types::{Cell, Param, decltype};
+
+/// A statement rewritten to `$n` placeholders.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) sql: String,
+    pub(crate) args: Vec<Value>,
+    keyword: Option<String>,
+}
+
+impl Prepared {
+    pub(crate) fn new(stmt: Statement) -> Result<Self> {
+        let native = to_native(&stmt.sql, stmt.params, Dialect::Postgres)?;
+        let keyword = leading_keyword(&native.sql, Dialect::Postgres);
+        Ok(Self {
+            sql: native.sql.into_owned(),
+            args: native.args,
+            keyword,
+        })
+    }
+
+    pub(crate) fn keyword(&self) -> Option<&str> {
+        self.keyword.as_deref()
+    }
+
+    /// Whether the statement may change session state that dbx tracks (`search_path`) or
+    /// drop prepared statements.
+    fn touches_session(&self) -> bool {
+        let lower = self.sql.to_ascii_lowercase();
+        matches!(
+            self.keyword(),
+            Some("SET" | "RESET" | "DISCARD" | "DEALLOCATE")
+        ) || lower.contains("search_path")
+            || lower.contains("set_config")
+    }
+
+    /// Whether PostgreSQL's row count means "rows changed" for this statement, rather than
+    /// "rows returned" (a `SELECT`'s count is reported as 0 affected, as on every backend).
+    fn counts_changes(&self) -> bool {
+        match self.keyword() {
+            Some("INSERT" | "UPDATE" | "DELETE" | "MERGE" | "COPY") => true,
+            Some("WITH") => {
+                let lower = self.sql.to_ascii_lowercase();
+                ["insert ", "update ", "delete ", "merge "]
+                    .iter()
+                    .any(|w| lower.contains(w))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The PostgreSQL error code for "prepared statement does not exist".
+const NO_SUCH_PREPARED: &str = "26000";
+
+/// Runs queued cleanup (rollbacks of abandoned transactions) before anything else.
+pub(crate) async fn run_pending(conn: &mut PgConn) -> Result<()> {
+    if conn.needs_rollback {
+        conn.client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(map_err)?;
+        conn.needs_rollback = false;
+    }
+    Ok(())
+}
+
+/// Runs `p` on `conn` as it stands (search path already set).
+pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
+    run_pending(conn).await?;
+    let stmt = match conn.prepare(&p.sql).await {
+        Err(e) if e.code().is_some_and(|c| c.code() == NO_SUCH_PREPARED) => {
+            conn.forget_statements();
+            conn.prepare(&p.sql).await
+        }
+        other => other,
+    }
+    .map_err(map_err)?;
+    if stmt.params().len() != p.args.len() {
+        return Err(Error::Arguments(format!(
+            "PostgreSQL sees {} parameters but {} arguments were bound",
+            stmt.params().len(),
+            p.args.len()
+        )));
+    }
+    let params: Vec<Param<'_>> = p.args.iter().map(Param).collect();
+    let columns: Arc<[Column]> = stmt
+        .columns()
+        .iter()
+        .map(|c| Column::new(c.name(), Some(decltype(c.type_()))))
+        .collect();
+    let outcome = async {
+        let stream = conn
+            .client
+            .query_raw(&stmt, params.iter().map(|p| p as &(dyn ToSql + Sync)))
+            .await
+            .map_err(map_err)?;
+        let mut stream = pin!(stream);
+        let mut rows = Vec::new();
+        while let Some(row) = stream.next().await {
+            let row = row.map_err(map_err)?;
+            let values = (0..columns.len())
+                .map(|i| row.try_get::<_, Cell>(i).map(|c| c.0).map_err(map_err))
+                .collect::<Result<Vec<_>>>()?;
+            rows.push(Row::new(columns.clone(), values));
+        }
+        Ok::<_, Error>((rows, stream.rows_affected().unwrap_or(0)))
+    }
+    .await;
+    if p.touches_session() {
+        // Whatever the caller did to the session, set the search path again before reuse.
+        conn.search_path = SearchPath::Unknown;
+        if matches!(p.keyword(), Some("DISCARD" | "DEALLOCATE")) {
+            conn.forget_statements();
+        }
+    }
+    let (rows, count) = outcome?;
+    let rows_affected = if p.counts_changes() { count } else { 0 };
+    // PostgreSQL has no last-insert id; an INSERT ... RETURNING of one integer provides it.
+    let last_insert_id = match (p.keyword(), rows.as_slice()) {
+        (Some("INSERT"), [row]) => match row.values().first() {
+            Some(Value::Integer(id)) => Some(*id),
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(ResultSet {
+        columns,
+        rows,
+        rows_affected,
+        last_insert_id,
+    })
+}
+
+/// Runs statements in order, stopping at the first error.
+pub(crate) async fn run_all(conn: &mut PgConn, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
+    let mut results = Vec::with_capacity(stmts.len());
+    for p in stmts {
+        results.push(run(conn, p).await?);
+    }
+    Ok(results)
+}
+
+/// Runs a control statement (BEGIN, COMMIT, SAVEPOINT ...).
+pub(crate) async fn control(conn: &mut PgConn, sql: &str) -> Result<()> {
+    run_pending(conn).await?;
+    conn.client.batch_execute(sql).await.map_err(map_err)
+}
+
+/// `BEGIN` ... `COMMIT`, rolling back on the first failure.
+pub(crate) async fn run_atomically(
+    conn: &mut PgConn,
+    stmts: &[Prepared],
+) -> Result<Vec<ResultSet>> {
+    control(conn, "BEGIN").await?;
+    match run_all(conn, stmts).await {
+        Ok(results) => match control(conn, "COMMIT").await {
+            Ok(()) => Ok(results),
+            Err(e) => {
+                let _ = control(conn, "ROLLBACK").await;
+                Err(e)
+            }
+        },
+        Err(e) => {
+            control(conn, "ROLLBACK").await?;
+            Err(e)
+        }
+    }
+}
+
+/// Runs statements inside a savepoint of the open transaction.
+pub(crate) async fn run_in_savepoint(
+    conn: &mut PgConn,
+    stmts: &[Prepared],
+) -> Result<Vec<ResultSet>> {
+    control(conn, "SAVEPOINT dbx_batch").await?;
+    let result = run_all(conn, stmts).await;
+    if result.is_err() {
+        control(conn, "ROLLBACK TO SAVEPOINT dbx_batch").await?;
+    }
+    control(conn, "RELEASE SAVEPOINT dbx_batch").await?;
+    result
+}

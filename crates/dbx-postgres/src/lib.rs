@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+
+mod adapter;
+mod config;
+mod error;
+mod exec;
+mod introspect;
+mod pool;
+mod session;
+mod tenants;
+mod transaction;
+mod types;
+
+pub use adapter::PgAdapter;
+pub use config::{PgConfig, PoolSettings, SslMode};
+pub use error::kind_of_sqlstate;
+pub use session::PgConnection;
+pub use tenants::PgTenants;
+pub use transaction::PgTransaction;
+
+/// The core types a user of this crate needs.
+pub use dbx_core::{
+    self as core, Adapter, Connection, Error, ErrorKind, Result, Statement, Transaction, Value,
+};

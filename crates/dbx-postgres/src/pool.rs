@@ -1,0 +1,199 @@
+//! The connection pool: deadpool with a manager of dbx's own.
+//!
+//! deadpool-postgres's connection wrapper has no room for per-connection state, and dbx
+//! needs two pieces of it: the `search_path` the connection is set to (so that a tenant's
+//! schema never carries over to another tenant's work), and a statement cache keyed by that
+//! path (a statement prepared in one tenant's schema names that schema's tables).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use deadpool::Runtime;
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use tokio_postgres::{Client, NoTls, Statement};
+
+use crate::config::PoolSettings;
+
+/// What a connection's `search_path` is known to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SearchPath {
+    /// As the server set it at connect time.
+    ServerDefault,
+    /// Set by dbx to this value.
+    Set(String),
+    /// Possibly changed by a caller's own SQL; set it again before the next use.
+    Unknown,
+}
+
+/// One pooled connection and the state dbx keeps beside it.
+#[derive(Debug)]
+pub(crate) struct PgConn {
+    pub(crate) client: Client,
+    pub(crate) search_path: SearchPath,
+    statements: HashMap<(Option<String>, String), Statement>,
+    capacity: usize,
+    /// Set when a transaction on this connection was abandoned; the pool rolls it back
+    /// before the connection is handed out again.
+    pub(crate) needs_rollback: bool,
+}
+
+impl PgConn {
+    /// A prepared statement for `sql` under the current search path, from the cache when
+    /// possible.
+    pub(crate) async fn prepare(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        let schema = match &self.search_path {
+            SearchPath::Set(path) => Some(path.clone()),
+            _ => None,
+        };
+        let key = (schema, sql.to_owned());
+        if let Some(stmt) = self.statements.get(&key) {
+            return Ok(stmt.clone());
+        }
+        let stmt = self.client.prepare(sql).await?;
+        if self.statements.len() >= self.capacity {
+            // Simple and bounded: statements are cheap to prepare again.
+            self.statements.clear();
+        }
+        self.statements.insert(key, stmt.clone());
+        Ok(stmt)
+    }
+
+    /// Forgets prepared statements, after the server may have dropped them (`DISCARD`).
+    pub(crate) fn forget_statements(&mut self) {
+        self.statements.clear();
+    }
+}
+
+/// Creates and checks connections.
+#[derive(Debug)]
+pub(crate) struct PgManager {
+    config: tokio_postgres::Config,
+    settings: PoolSettings,
+    statement_cache_capacity: usize,
+}
+
+impl managed::Manager for PgManager {
+    type Type = PgConn;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> Result<PgConn, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        // The connection future drives the socket; it ends when the client is dropped or the
+        // server goes away, and then the client reports itself closed.
+        tokio::spawn(connection);
+        Ok(PgConn {
+            client,
+            search_path: SearchPath::ServerDefault,
+            statements: HashMap::new(),
+            capacity: self.statement_cache_capacity.max(1),
+            needs_rollback: false,
+        })
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut PgConn,
+        metrics: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        if conn.client.is_closed() {
+            return Err(RecycleError::message("connection closed"));
+        }
+        if self
+            .settings
+            .max_lifetime
+            .is_some_and(|max| metrics.age() >= max)
+        {
+            return Err(RecycleError::message("connection reached its max lifetime"));
+        }
+        if self
+            .settings
+            .idle_timeout
+            .is_some_and(|idle| metrics.last_used() >= idle)
+        {
+            return Err(RecycleError::message("connection sat idle too long"));
+        }
+        if conn.needs_rollback {
+            conn.client
+                .batch_execute("ROLLBACK")
+                .await
+                .map_err(RecycleError::Backend)?;
+            conn.needs_rollback = false;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) type Pool = managed::Pool<PgManager>;
+pub(crate) type Pooled = managed::Object<PgManager>;
+
+/// Builds the pool, opens `min_idle` connections and starts the idle reaper.
+pub(crate) async fn build(
+    config: tokio_postgres::Config,
+    settings: &PoolSettings,
+    statement_cache_capacity: usize,
+) -> dbx_core::Result<Pool> {
+    let manager = PgManager {
+        config,
+        settings: settings.clone(),
+        statement_cache_capacity,
+    };
+    let pool = Pool::builder(manager)
+        .max_size(settings.max_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(settings.acquire_timeout))
+        .create_timeout(Some(settings.connect_timeout))
+        .recycle_timeout(Some(settings.connect_timeout))
+        .build()
+        .map_err(|e| dbx_core::Error::Config(format!("cannot build the PostgreSQL pool: {e}")))?;
+    let mut warm = Vec::new();
+    for _ in 0..settings.min_idle.min(settings.max_size) {
+        warm.push(pool.get().await.map_err(crate::adapter::pool_error)?);
+    }
+    drop(warm);
+    spawn_reaper(&pool, settings);
+    Ok(pool)
+}
+
+/// Closes idle and over-age connections in the background, keeping `min_idle` of them;
+/// deadpool itself only checks an object when it is handed out.
+fn spawn_reaper(pool: &Pool, settings: &PoolSettings) {
+    if settings.idle_timeout.is_none() && settings.max_lifetime.is_none() {
+        return;
+    }
+    let period = settings
+        .idle_timeout
+        .into_iter()
+        .chain(settings.max_lifetime)
+        .min()
+        .map_or(Duration::from_secs(30), |d| {
+            (d / 2).clamp(Duration::from_millis(100), Duration::from_secs(30))
+        });
+    let weak = pool.weak();
+    let (idle, lifetime, keep) = (
+        settings.idle_timeout,
+        settings.max_lifetime,
+        settings.min_idle,
+    );
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(period).await;
+            let Some(pool) = weak.upgrade() else { return };
+            if pool.is_closed() {
+                return;
+            }
+            let kept = Arc::new(AtomicUsize::new(0));
+            let reaped = pool.retain(|_, metrics| {
+                let stale = idle.is_some_and(|d| metrics.last_used() >= d)
+                    || lifetime.is_some_and(|d| metrics.age() >= d);
+                let keep_anyway = !stale || kept.load(Ordering::Relaxed) < keep;
+                if keep_anyway {
+                    kept.fetch_add(1, Ordering::Relaxed);
+                }
+                keep_anyway
+            });
+            drop(reaped);
+        }
+    });
+}

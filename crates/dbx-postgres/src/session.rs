@@ -1,0 +1,128 @@
+//! [`PgConnection`]: a dedicated session on one pooled connection.
+//!
+//! PostgreSQL does not report the transaction status through tokio-postgres, so the session
+//! follows its own statements: `BEGIN`/`START TRANSACTION` open a transaction, and `COMMIT`,
+//! `END`, `ROLLBACK` (not `ROLLBACK TO`) and `ABORT` close it, whether they succeed or not
+//! (a failed `COMMIT` rolls back). A session dropped inside a transaction rolls it back
+//! before its connection returns to service.
+
+use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword};
+use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
+
+use crate::adapter::PgAdapter;
+use crate::exec::{self, Prepared};
+use crate::pool::Pooled;
+use crate::transaction::{PgTransaction, SavepointGuard};
+
+/// A dedicated PostgreSQL session.
+#[derive(Debug)]
+pub struct PgConnection {
+    adapter: PgAdapter,
+    conn: Pooled,
+    in_transaction: bool,
+    abandoned_savepoint: Option<u32>,
+}
+
+/// How a statement moves the session's transaction state.
+fn transition(sql: &str) -> Option<bool> {
+    match leading_keyword(sql, Dialect::Postgres).as_deref() {
+        Some("BEGIN" | "START") => Some(true),
+        Some("COMMIT" | "END" | "ABORT") => Some(false),
+        Some("ROLLBACK") => {
+            let upper = sql.to_ascii_uppercase();
+            (!upper.split_whitespace().any(|w| w == "TO")).then_some(false)
+        }
+        Some("PREPARE") if sql.to_ascii_uppercase().contains("TRANSACTION") => Some(false),
+        _ => None,
+    }
+}
+
+impl PgConnection {
+    pub(crate) fn new(adapter: PgAdapter, conn: Pooled) -> Self {
+        Self {
+            adapter,
+            conn,
+            in_transaction: false,
+            abandoned_savepoint: None,
+        }
+    }
+
+    async fn settle(&mut self) -> Result<()> {
+        self.adapter.check_open()?;
+        if let Some(depth) = self.abandoned_savepoint.take() {
+            let name = format!("dbx_sp_{depth}");
+            exec::control(
+                &mut self.conn,
+                &format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
+            )
+            .await?;
+        }
+        if self.conn.needs_rollback {
+            // A transaction opened through `transaction()` was dropped.
+            exec::run_pending(&mut self.conn).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Connection for PgConnection {
+    fn kind(&self) -> AdapterKind {
+        AdapterKind::Postgres
+    }
+
+    async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
+        self.settle().await?;
+        let change = is_transaction_control(&stmt.sql, Dialect::Postgres)
+            .then(|| transition(&stmt.sql))
+            .flatten();
+        let p = Prepared::new(stmt)?;
+        let result = exec::run(&mut self.conn, &p).await;
+        match change {
+            Some(true) if result.is_ok() => self.in_transaction = true,
+            Some(false) => self.in_transaction = false,
+            _ => {}
+        }
+        result
+    }
+
+    async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        self.settle().await?;
+        let prepared = stmts
+            .into_iter()
+            .map(Prepared::new)
+            .collect::<Result<Vec<_>>>()?;
+        if self.in_transaction {
+            exec::run_in_savepoint(&mut self.conn, &prepared).await
+        } else {
+            exec::run_atomically(&mut self.conn, &prepared).await
+        }
+    }
+
+    fn is_autocommit(&self) -> bool {
+        !self.in_transaction
+    }
+
+    async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
+        self.settle().await?;
+        if self.in_transaction {
+            // Inside the caller's own BEGIN: nest as a savepoint.
+            let child = PgTransaction::savepoint_on(&mut self.conn, 1).await?;
+            return Ok(Box::new(SavepointGuard::new(
+                child,
+                &mut self.abandoned_savepoint,
+            )));
+        }
+        Ok(Box::new(PgTransaction::begin_on(&mut self.conn).await?))
+    }
+}
+
+impl Drop for PgConnection {
+    fn drop(&mut self) {
+        if self.in_transaction || self.abandoned_savepoint.is_some() {
+            self.conn.needs_rollback = true;
+        }
+        // The session may have changed session settings; make the pool set the path again.
+        self.conn.search_path = crate::pool::SearchPath::Unknown;
+    }
+}

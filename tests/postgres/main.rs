@@ -1,0 +1,90 @@
+//! The conformance suite and PostgreSQL-specific tests, against the server in
+//! `DBX_TEST_POSTGRES_URL` (started by `cargo xtask test`).
+
+mod specific;
+
+use std::sync::Arc;
+
+use dbx_core::tenancy::TenantCacheConfig;
+use dbx_core::{Adapter, TenantManager, async_trait};
+use dbx_postgres::{PgAdapter, PgConfig, PgTenants};
+use dbx_tests::env::{server_url, unique_name};
+use dbx_tests::{Harness, Types, conformance_tests};
+
+/// Each test works in a schema of its own; tenant tests use a prefix of their own.
+#[derive(Debug)]
+struct PgHarness {
+    url: String,
+}
+
+pub(crate) fn url() -> String {
+    server_url("DBX_TEST_POSTGRES_URL", "PostgreSQL")
+}
+
+/// A root adapter whose search path is a fresh schema.
+pub(crate) async fn fresh_database(url: &str) -> PgAdapter {
+    let schema = unique_name("s");
+    let admin = PgAdapter::connect_url(url)
+        .await
+        .expect("connect to the test server");
+    admin
+        .execute(format!("CREATE SCHEMA {schema}").into())
+        .await
+        .unwrap();
+    admin.close().await;
+    PgAdapter::connect(PgConfig {
+        search_path: Some(schema),
+        ..PgConfig::from_url(url)
+    })
+    .await
+    .unwrap()
+}
+
+#[async_trait]
+impl Harness for PgHarness {
+    async fn new() -> Self {
+        Self { url: url() }
+    }
+
+    async fn database(&self) -> Arc<dyn Adapter> {
+        Arc::new(fresh_database(&self.url).await)
+    }
+
+    async fn tenants(&self) -> Arc<dyn TenantManager> {
+        let config = PgConfig {
+            tenant_schema_prefix: format!("{}_", unique_name("t")),
+            ..PgConfig::from_url(&self.url)
+        };
+        let root = PgAdapter::connect(config).await.unwrap();
+        Arc::new(PgTenants::new(root, TenantCacheConfig::default()).unwrap())
+    }
+
+    fn types(&self) -> Types {
+        Types {
+            integer: "BIGINT",
+            real: "DOUBLE PRECISION",
+            text: "TEXT",
+            key_text: "VARCHAR(255)",
+            blob: "BYTEA",
+            auto_id: "BIGSERIAL PRIMARY KEY",
+        }
+    }
+
+    fn reported_decltype(&self, declared: &str) -> String {
+        match declared {
+            "BIGINT" => "int8",
+            "DOUBLE PRECISION" => "float8",
+            "TEXT" => "text",
+            "VARCHAR(255)" => "varchar",
+            "BYTEA" => "bytea",
+            other => other,
+        }
+        .to_owned()
+    }
+
+    fn reported_default(&self, literal: &str) -> String {
+        format!("{literal}::character varying")
+    }
+}
+
+conformance_tests!(PgHarness);
