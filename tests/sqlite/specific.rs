@@ -430,3 +430,10 @@ async fn creating_a_tenant_while_others_open_it_does_not_deadlock() {
         .await
         .expect("create and open deadlocked");
 }
+
+#[tokio::test]
+async fn every_documented_type_round_trips() {
+    let db = SqliteAdapter::memory().await.unwrap();
+    let failures = dbx_tests::types_doc::round_trip(&db, &dbx_tests::types_doc::rows("SQLite")).await;
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -6,7 +6,9 @@
 
 pub mod conformance;
 pub mod env;
+pub mod isolation;
 mod harness;
 pub mod servers;
+pub mod types_doc;
 
 pub use harness::{Harness, Types};

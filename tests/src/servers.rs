@@ -61,6 +61,18 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), StartError> {
     }
 }
 
+/// Waits (up to 10 s) until `pid` has exited, counting a zombie as exited.
+fn wait_until_gone(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return,
+            Ok(stat) if stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')) => return,
+            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
 fn find_binary(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
     let path_dirs = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
@@ -149,6 +161,12 @@ impl PgServer {
         }
     }
 
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("pg.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
     fn pg_ctl_start(&self) -> Result<(), StartError> {
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off \
@@ -166,6 +184,7 @@ impl PgServer {
                 .stdout(Stdio::null()),
             "pg_ctl start",
         )
+        .map_err(|e| format!("{e}\nserver log:\n{}", self.log_tail()))
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/postgres`.
@@ -187,24 +206,26 @@ impl PgServer {
     /// `kill -9` of the postmaster and every backend, as in a crash.
     pub fn kill9(&self) {
         if let Some(pid) = self.pid() {
-            // The backends are the postmaster's children; kill them too so that no session
-            // survives to answer.
-            let _ = Command::new("pkill")
-                .args(["-9", "-P", &pid.to_string()])
-                .status();
+            // Children first collected, then the postmaster killed before them, so that it
+            // cannot notice their deaths and start its own crash recovery.
+            let children = Command::new("pgrep").args(["-P", &pid.to_string()]).output().map(|o| o.stdout).unwrap_or_default();
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            for child in String::from_utf8_lossy(&children).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", child]).status();
+            }
+            wait_until_gone(pid);
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-            && Instant::now() < deadline
-        {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// Starts the server again on the same data and port, after a crash or a stop.
     pub fn restart(&self) -> Result<(), StartError> {
+        // The killed postmaster could not remove its lock files; its pid is known to be dead.
         let _ = std::fs::remove_file(self.dir.join("data/postmaster.pid"));
+        let _ = std::fs::remove_file(self.dir.join(format!(".s.PGSQL.{}.lock", self.port)));
         self.pg_ctl_start()
     }
 

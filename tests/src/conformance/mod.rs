@@ -72,6 +72,7 @@ macro_rules! conformance_tests {
                 hostile_ids_are_rejected,
                 duplicate_create_and_missing_tenant_are_errors,
                 recreated_tenant_starts_empty,
+                isolation_under_concurrency,
             }
             introspection {
                 fixture_schema_comes_back_exactly,

@@ -120,3 +120,16 @@ pub async fn recreated_tenant_starts_empty<H: Harness>(h: &H) {
     let fresh = tenants.tenant(&id("phoenix")).await.unwrap();
     assert!(fresh.tables().await.unwrap().is_empty());
 }
+
+pub async fn isolation_under_concurrency<H: Harness>(h: &H) {
+    let tenants = h.tenants().await;
+    let t = h.types();
+    let ids: Vec<TenantId> = (0..20).map(|i| id(&format!("iso{i:02}"))).collect();
+    for tenant in &ids {
+        tenants.create_tenant(tenant).await.unwrap();
+        let db = tenants.tenant(tenant).await.unwrap();
+        db.execute(format!("CREATE TABLE rows (owner {} NOT NULL, n {})", t.key_text, t.integer).into()).await.unwrap();
+    }
+    let checked = crate::isolation::hammer(tenants, &ids, 10, 5).await;
+    assert_eq!(checked, 20 * 10 * 5);
+}

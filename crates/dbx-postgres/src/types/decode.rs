@@ -51,6 +51,8 @@ fn text(raw: &[u8]) -> Result<Value, BoxError> {
 /// Decodes one non-NULL value of type `ty`.
 pub(crate) fn decode(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
     match *ty {
+        // Functions returning nothing (pg_sleep, ...) still produce a column.
+        Type::VOID => Ok(Value::Null),
         Type::BOOL => Ok(Value::Integer(i64::from(raw.first().copied().unwrap_or(0) != 0))),
         Type::INT2 => Ok(Value::Integer(i64::from(i16_at(raw, 0)?))),
         Type::INT4 => Ok(Value::Integer(i64::from(i32_at(raw, 0)?))),
