@@ -2,6 +2,8 @@
 
 mod adapter;
 mod error;
+#[cfg(feature = "pool")]
+pub mod pool;
 mod row;
 mod schema;
 pub mod serde_duration;

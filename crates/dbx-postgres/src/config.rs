@@ -1,7 +1,7 @@
 //! Connection and pool settings.
 
-use std::time::Duration;
 
+use dbx_core::pool::PoolSettings;
 use dbx_core::{Error, Result};
 
 /// Whether to use TLS.
@@ -16,57 +16,6 @@ pub enum SslMode {
     Prefer,
     /// TLS or fail (needs the `tls` feature).
     Require,
-}
-
-/// Pool limits and timeouts.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(default, rename_all = "kebab-case", deny_unknown_fields)
-)]
-pub struct PoolSettings {
-    /// Most connections open at once.
-    ///
-    /// Default: 16.
-    pub max_size: usize,
-    /// Connections opened at start and kept through idle reaping.
-    ///
-    /// Default: 0.
-    pub min_idle: usize,
-    /// Longest wait to open a connection.
-    ///
-    /// Default: 10 s.
-    #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::plain"))]
-    pub connect_timeout: Duration,
-    /// Longest wait for a free connection when all are in use.
-    ///
-    /// Default: 30 s.
-    #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::plain"))]
-    pub acquire_timeout: Duration,
-    /// A connection unused this long is closed.
-    ///
-    /// Default: 10 minutes.
-    #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::option"))]
-    pub idle_timeout: Option<Duration>,
-    /// A connection older than this is closed when next returned or checked.
-    ///
-    /// Default: 30 minutes.
-    #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::option"))]
-    pub max_lifetime: Option<Duration>,
-}
-
-impl Default for PoolSettings {
-    fn default() -> Self {
-        Self {
-            max_size: 16,
-            min_idle: 0,
-            connect_timeout: Duration::from_secs(10),
-            acquire_timeout: Duration::from_secs(30),
-            idle_timeout: Some(Duration::from_secs(600)),
-            max_lifetime: Some(Duration::from_secs(1800)),
-        }
-    }
 }
 
 /// How to reach a PostgreSQL server.
@@ -228,6 +177,8 @@ impl PgConfig {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -12,7 +12,8 @@ mod transaction;
 mod types;
 
 pub use adapter::PgAdapter;
-pub use config::{PgConfig, PoolSettings, SslMode};
+pub use config::{PgConfig, SslMode};
+pub use dbx_core::pool::PoolSettings;
 pub use error::kind_of_sqlstate;
 pub use session::PgConnection;
 pub use tenants::PgTenants;

@@ -6,15 +6,11 @@
 //! path (a statement prepared in one tenant's schema names that schema's tables).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
 use deadpool::Runtime;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use tokio_postgres::{Client, NoTls, Statement};
 
-use crate::config::PoolSettings;
+use dbx_core::pool::PoolSettings;
 
 /// What a connection's `search_path` is known to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,48 +148,7 @@ pub(crate) async fn build(
         warm.push(pool.get().await.map_err(crate::adapter::pool_error)?);
     }
     drop(warm);
-    spawn_reaper(&pool, settings);
+    dbx_core::pool::spawn_reaper(&pool, settings);
     Ok(pool)
 }
 
-/// Closes idle and over-age connections in the background, keeping `min_idle` of them;
-/// deadpool itself only checks an object when it is handed out.
-fn spawn_reaper(pool: &Pool, settings: &PoolSettings) {
-    if settings.idle_timeout.is_none() && settings.max_lifetime.is_none() {
-        return;
-    }
-    let period = settings
-        .idle_timeout
-        .into_iter()
-        .chain(settings.max_lifetime)
-        .min()
-        .map_or(Duration::from_secs(30), |d| {
-            (d / 2).clamp(Duration::from_millis(100), Duration::from_secs(30))
-        });
-    let weak = pool.weak();
-    let (idle, lifetime, keep) = (
-        settings.idle_timeout,
-        settings.max_lifetime,
-        settings.min_idle,
-    );
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(period).await;
-            let Some(pool) = weak.upgrade() else { return };
-            if pool.is_closed() {
-                return;
-            }
-            let kept = Arc::new(AtomicUsize::new(0));
-            let reaped = pool.retain(|_, metrics| {
-                let stale = idle.is_some_and(|d| metrics.last_used() >= d)
-                    || lifetime.is_some_and(|d| metrics.age() >= d);
-                let keep_anyway = !stale || kept.load(Ordering::Relaxed) < keep;
-                if keep_anyway {
-                    kept.fetch_add(1, Ordering::Relaxed);
-                }
-                keep_anyway
-            });
-            drop(reaped);
-        }
-    });
-}
