@@ -10,6 +10,8 @@ pub mod serde_duration;
 pub mod sql;
 mod statement;
 pub mod tenancy;
+#[cfg(feature = "pool")]
+pub mod txn;
 mod value;
 
 pub use adapter::{Adapter, AdapterKind, Connection, Health, PoolStatus, Transaction};

@@ -17,7 +17,6 @@ pub use dbx_core::pool::PoolSettings;
 pub use error::kind_of_sqlstate;
 pub use session::PgConnection;
 pub use tenants::PgTenants;
-pub use transaction::PgTransaction;
 
 /// The core types a user of this crate needs.
 pub use dbx_core::{

@@ -12,7 +12,9 @@ use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transactio
 use crate::adapter::PgAdapter;
 use crate::exec::{self, Prepared};
 use crate::pool::Pooled;
-use crate::transaction::{PgTransaction, SavepointGuard};
+use dbx_core::txn::SavepointGuard;
+
+use crate::transaction::PgTransaction;
 
 /// A dedicated PostgreSQL session.
 #[derive(Debug)]
@@ -107,13 +109,11 @@ impl Connection for PgConnection {
         self.settle().await?;
         if self.in_transaction {
             // Inside the caller's own BEGIN: nest as a savepoint.
-            let child = PgTransaction::savepoint_on(&mut self.conn, 1).await?;
-            return Ok(Box::new(SavepointGuard::new(
-                child,
-                &mut self.abandoned_savepoint,
-            )));
+            let guard: SavepointGuard<'_, _, Pooled> =
+                SavepointGuard::open(&mut *self.conn, 1, &mut self.abandoned_savepoint).await?;
+            return Ok(Box::new(guard));
         }
-        Ok(Box::new(PgTransaction::begin_on(&mut self.conn).await?))
+        Ok(Box::new(PgTransaction::begin_on(&mut *self.conn).await?))
     }
 }
 
