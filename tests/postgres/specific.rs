@@ -14,9 +14,14 @@ use crate::{fresh_database, url};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_type_round_trips() {
     let db = fresh_database(&url()).await;
-    db.execute("CREATE EXTENSION IF NOT EXISTS citext SCHEMA public".into()).await.unwrap();
-    db.execute("CREATE TYPE mood AS ENUM ('sad', 'happy')".into()).await.unwrap();
-    let failures = dbx_tests::types_doc::round_trip(&db, &dbx_tests::types_doc::rows("PostgreSQL")).await;
+    db.execute("CREATE EXTENSION IF NOT EXISTS citext SCHEMA public".into())
+        .await
+        .unwrap();
+    db.execute("CREATE TYPE mood AS ENUM ('sad', 'happy')".into())
+        .await
+        .unwrap();
+    let failures =
+        dbx_tests::types_doc::round_trip(&db, &dbx_tests::types_doc::rows("PostgreSQL")).await;
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
@@ -32,7 +37,10 @@ async fn casts_dollar_quotes_and_jsonb_operators_survive_placeholders() {
     assert_eq!(row.get::<String>("body").unwrap(), " it's :not ? a param ");
     assert!(row.get::<bool>("has").unwrap());
     let any = db
-        .query(Statement::with_args("SELECT '{\"a\":1,\"b\":2}'::jsonb ??| ?::text[] AS any_of", ["[\"b\",\"z\"]"]))
+        .query(Statement::with_args(
+            "SELECT '{\"a\":1,\"b\":2}'::jsonb ??| ?::text[] AS any_of",
+            ["[\"b\",\"z\"]"],
+        ))
         .await
         .unwrap();
     assert!(any.scalar::<bool>().unwrap());
@@ -41,31 +49,73 @@ async fn casts_dollar_quotes_and_jsonb_operators_survive_placeholders() {
 #[tokio::test]
 async fn parameters_bind_to_inferred_types() {
     let db = fresh_database(&url()).await;
-    db.execute("CREATE TABLE ev (at TIMESTAMPTZ, ok BOOLEAN, n NUMERIC, id UUID)".into()).await.unwrap();
+    db.execute("CREATE TABLE ev (at TIMESTAMPTZ, ok BOOLEAN, n NUMERIC, id UUID)".into())
+        .await
+        .unwrap();
     db.execute(Statement::with_args(
         "INSERT INTO ev VALUES (?, ?, ?, ?)",
-        [Value::from("2024-01-02 03:04:05+00"), 1.into(), 5.into(), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into()],
+        [
+            Value::from("2024-01-02 03:04:05+00"),
+            1.into(),
+            5.into(),
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into(),
+        ],
     ))
     .await
     .unwrap();
-    let rs = db.query("SELECT at, ok, n FROM ev WHERE at > ?".into()).await;
-    assert_eq!(rs.unwrap_err().kind(), ErrorKind::InvalidArgument, "a missing argument is an error");
-    let rs = db.query(Statement::with_args("SELECT at, ok, n FROM ev WHERE at > ?", ["2024-01-01T00:00:00Z"])).await.unwrap();
-    assert_eq!(rs.first().unwrap().values(), &[Value::from("2024-01-02T03:04:05Z"), 1.into(), "5".into()]);
-    let err = db.execute(Statement::with_args("INSERT INTO ev (ok) VALUES (?)", [2])).await.unwrap_err();
+    let rs = db
+        .query("SELECT at, ok, n FROM ev WHERE at > ?".into())
+        .await;
+    assert_eq!(
+        rs.unwrap_err().kind(),
+        ErrorKind::InvalidArgument,
+        "a missing argument is an error"
+    );
+    let rs = db
+        .query(Statement::with_args(
+            "SELECT at, ok, n FROM ev WHERE at > ?",
+            ["2024-01-01T00:00:00Z"],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        rs.first().unwrap().values(),
+        &[Value::from("2024-01-02T03:04:05Z"), 1.into(), "5".into()]
+    );
+    let err = db
+        .execute(Statement::with_args("INSERT INTO ev (ok) VALUES (?)", [2]))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    let err = db.execute(Statement::with_args("INSERT INTO ev (id) VALUES (?)", ["not-a-uuid"])).await.unwrap_err();
+    let err = db
+        .execute(Statement::with_args(
+            "INSERT INTO ev (id) VALUES (?)",
+            ["not-a-uuid"],
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
 }
 
 #[tokio::test]
 async fn insert_ids_come_from_returning_only() {
     let db = fresh_database(&url()).await;
-    db.execute("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, x INT)".into()).await.unwrap();
-    let plain = db.execute("INSERT INTO t (x) VALUES (1)".into()).await.unwrap();
+    db.execute("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, x INT)".into())
+        .await
+        .unwrap();
+    let plain = db
+        .execute("INSERT INTO t (x) VALUES (1)".into())
+        .await
+        .unwrap();
     assert_eq!((plain.rows_affected, plain.last_insert_id), (1, None));
-    let returning = db.execute("INSERT INTO t (x) VALUES (2) RETURNING id".into()).await.unwrap();
-    assert_eq!((returning.rows_affected, returning.last_insert_id), (1, Some(2)));
+    let returning = db
+        .execute("INSERT INTO t (x) VALUES (2) RETURNING id".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        (returning.rows_affected, returning.last_insert_id),
+        (1, Some(2))
+    );
     let select = db.query("SELECT * FROM t".into()).await.unwrap();
     assert_eq!((select.rows.len(), select.rows_affected), (2, 0));
     let update = db.execute("UPDATE t SET x = x + 1".into()).await.unwrap();
@@ -84,10 +134,18 @@ async fn tenants_stay_isolated_on_a_shared_pool_under_concurrency() {
     // 20 tenants, 10 tasks each, through a pool of 4 connections: every connection serves
     // many tenants in turn, so a search_path left behind would show up as foreign rows.
     let tenants = tenants_with(TenantCacheConfig::default(), 4).await;
-    let ids: Vec<TenantId> = (0..20).map(|i| TenantId::new(format!("tenant{i:02}")).unwrap()).collect();
+    let ids: Vec<TenantId> = (0..20)
+        .map(|i| TenantId::new(format!("tenant{i:02}")).unwrap())
+        .collect();
     for id in &ids {
         tenants.create_tenant(id).await.unwrap();
-        tenants.tenant(id).await.unwrap().execute("CREATE TABLE rows (owner TEXT NOT NULL, n INT)".into()).await.unwrap();
+        tenants
+            .tenant(id)
+            .await
+            .unwrap()
+            .execute("CREATE TABLE entries (owner TEXT NOT NULL, n INT)".into())
+            .await
+            .unwrap();
     }
     let checked = dbx_tests::isolation::hammer(tenants.clone(), &ids, 10, 10).await;
     assert_eq!(checked, 20 * 10 * 10);
@@ -100,14 +158,28 @@ async fn a_callers_own_set_search_path_does_not_leak() {
     for id in [&a, &b] {
         tenants.create_tenant(id).await.unwrap();
         let db = tenants.tenant(id).await.unwrap();
-        db.execute("CREATE TABLE who (name TEXT)".into()).await.unwrap();
-        db.execute(Statement::with_args("INSERT INTO who VALUES (?)", [id.as_str()])).await.unwrap();
+        db.execute("CREATE TABLE who (name TEXT)".into())
+            .await
+            .unwrap();
+        db.execute(Statement::with_args(
+            "INSERT INTO who VALUES (?)",
+            [id.as_str()],
+        ))
+        .await
+        .unwrap();
     }
     let schema_b = tenants.schema_of(&b).unwrap();
     // With one connection in the pool, tenant a's next statement reuses the same connection.
     let db_a = tenants.tenant(&a).await.unwrap();
-    db_a.execute(format!("SET search_path TO \"{schema_b}\"").into()).await.unwrap();
-    let name: String = db_a.query("SELECT name FROM who".into()).await.unwrap().scalar().unwrap();
+    db_a.execute(format!("SET search_path TO \"{schema_b}\"").into())
+        .await
+        .unwrap();
+    let name: String = db_a
+        .query("SELECT name FROM who".into())
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap();
     assert_eq!(name, "a");
 }
 
@@ -134,7 +206,10 @@ async fn idle_connections_are_reaped() {
             break;
         }
     }
-    assert!(idle <= 1, "idle connections were not reaped: {idle} still open");
+    assert!(
+        idle <= 1,
+        "idle connections were not reaped: {idle} still open"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,15 +220,22 @@ async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
         .unwrap_or_else(|e| panic!("this test needs its own PostgreSQL server: {e}"));
     // The shared test servers trade durability for speed; this one must keep every commit.
     let admin = PgAdapter::connect_url(&server.url()).await.unwrap();
-    admin.execute("ALTER DATABASE postgres SET synchronous_commit = on".into()).await.unwrap();
+    admin
+        .execute("ALTER DATABASE postgres SET synchronous_commit = on".into())
+        .await
+        .unwrap();
     admin.close().await;
 
     let mut config = PgConfig::from_url(server.url());
     config.pool.connect_timeout = Duration::from_secs(2);
     config.pool.acquire_timeout = Duration::from_secs(5);
     let db = Arc::new(PgAdapter::connect(config).await.unwrap());
-    db.execute("CREATE TABLE kept (n INT)".into()).await.unwrap();
-    let inserts = (0..100).map(|n| Statement::with_args("INSERT INTO kept VALUES (?)", [n])).collect();
+    db.execute("CREATE TABLE kept (n INT)".into())
+        .await
+        .unwrap();
+    let inserts = (0..100)
+        .map(|n| Statement::with_args("INSERT INTO kept VALUES (?)", [n]))
+        .collect();
     db.batch(inserts).await.unwrap();
 
     let in_flight = {
@@ -169,14 +251,34 @@ async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
     .unwrap();
 
     // Bounded by the test, not by luck: the answer comes when the socket closes.
-    let err = tokio::time::timeout(Duration::from_secs(20), in_flight).await.expect("no hang").unwrap().unwrap_err();
+    let err = tokio::time::timeout(Duration::from_secs(20), in_flight)
+        .await
+        .expect("no hang")
+        .unwrap()
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
-    let during = tokio::time::timeout(Duration::from_secs(20), db.query("SELECT 1".into())).await.expect("no hang");
+    let during = tokio::time::timeout(Duration::from_secs(20), db.query("SELECT 1".into()))
+        .await
+        .expect("no hang");
     let kind = during.unwrap_err().kind();
-    assert!(matches!(kind, ErrorKind::ConnectionLost | ErrorKind::Timeout), "{kind:?}");
+    assert!(
+        matches!(kind, ErrorKind::ConnectionLost | ErrorKind::Timeout),
+        "{kind:?}"
+    );
 
-    let server = tokio::task::spawn_blocking(move || server.restart().map(|()| server)).await.unwrap().unwrap();
-    let count: i64 = db.query("SELECT COUNT(*) FROM kept".into()).await.unwrap().scalar().unwrap();
-    assert_eq!(count, 100, "every row committed before the kill is still there");
+    let server = tokio::task::spawn_blocking(move || server.restart().map(|()| server))
+        .await
+        .unwrap()
+        .unwrap();
+    let count: i64 = db
+        .query("SELECT COUNT(*) FROM kept".into())
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap();
+    assert_eq!(
+        count, 100,
+        "every row committed before the kill is still there"
+    );
     drop(server);
 }

@@ -363,7 +363,11 @@ async fn tenant_cache_counts_hits_misses_and_evictions() {
         assert_eq!(name, id.as_str());
     }
     let stats = tenants.cache_stats();
-    assert_eq!(stats.hits + stats.misses, 8, "every lookup counted once: {stats:?}");
+    assert_eq!(
+        stats.hits + stats.misses,
+        8,
+        "every lookup counted once: {stats:?}"
+    );
     assert!(stats.misses >= 6, "capacity 2 forced reopens: {stats:?}");
     // An open tenant is a hit.
     tenants.tenant(&ids[3]).await.unwrap();
@@ -435,6 +439,7 @@ async fn creating_a_tenant_while_others_open_it_does_not_deadlock() {
 #[tokio::test]
 async fn every_documented_type_round_trips() {
     let db = SqliteAdapter::memory().await.unwrap();
-    let failures = dbx_tests::types_doc::round_trip(&db, &dbx_tests::types_doc::rows("SQLite")).await;
+    let failures =
+        dbx_tests::types_doc::round_trip(&db, &dbx_tests::types_doc::rows("SQLite")).await;
     assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -5,9 +5,14 @@ use std::sync::Arc;
 use dbx_core::{Statement, TenantId, TenantManager};
 
 /// Runs `tasks` tasks per tenant, each doing `rounds` insert-then-read rounds on a table
-/// `rows (owner, n)` that every tenant has, and asserts that every read sees only its own
+/// `entries (owner, n)` that every tenant has, and asserts that every read sees only its own
 /// tenant's rows. Returns how many reads were checked.
-pub async fn hammer<M: TenantManager + ?Sized + 'static>(manager: Arc<M>, ids: &[TenantId], tasks: usize, rounds: usize) -> usize {
+pub async fn hammer<M: TenantManager + ?Sized + 'static>(
+    manager: Arc<M>,
+    ids: &[TenantId],
+    tasks: usize,
+    rounds: usize,
+) -> usize {
     let mut set = tokio::task::JoinSet::new();
     for id in ids {
         for task in 0..tasks {
@@ -17,10 +22,13 @@ pub async fn hammer<M: TenantManager + ?Sized + 'static>(manager: Arc<M>, ids: &
                 for round in 0..rounds {
                     let db = manager.tenant(&id).await.unwrap();
                     let n = i64::try_from(task * 1000 + round).unwrap();
-                    db.execute(Statement::with_args("INSERT INTO rows (owner, n) VALUES (?, ?)", [id.as_str().into(), dbx_core::Value::Integer(n)]))
-                        .await
-                        .unwrap();
-                    let rs = db.query("SELECT owner FROM rows".into()).await.unwrap();
+                    db.execute(Statement::with_args(
+                        "INSERT INTO entries (owner, n) VALUES (?, ?)",
+                        [id.as_str().into(), dbx_core::Value::Integer(n)],
+                    ))
+                    .await
+                    .unwrap();
+                    let rs = db.query("SELECT owner FROM entries".into()).await.unwrap();
                     for row in &rs.rows {
                         let owner: String = row.get(0).unwrap();
                         assert_eq!(owner, id.as_str(), "tenant {id} saw a row of {owner}");
@@ -36,8 +44,20 @@ pub async fn hammer<M: TenantManager + ?Sized + 'static>(manager: Arc<M>, ids: &
         total += done.unwrap();
     }
     for id in ids {
-        let count: i64 = manager.tenant(id).await.unwrap().query("SELECT COUNT(*) FROM rows".into()).await.unwrap().scalar().unwrap();
-        assert_eq!(count, i64::try_from(tasks * rounds).unwrap(), "tenant {id} lost or gained rows");
+        let count: i64 = manager
+            .tenant(id)
+            .await
+            .unwrap()
+            .query("SELECT COUNT(*) FROM entries".into())
+            .await
+            .unwrap()
+            .scalar()
+            .unwrap();
+        assert_eq!(
+            count,
+            i64::try_from(tasks * rounds).unwrap(),
+            "tenant {id} lost or gained rows"
+        );
     }
     total
 }

@@ -6,8 +6,8 @@
 
 pub mod conformance;
 pub mod env;
-pub mod isolation;
 mod harness;
+pub mod isolation;
 pub mod servers;
 pub mod types_doc;
 

@@ -67,7 +67,14 @@ fn wait_until_gone(pid: u32) {
     while Instant::now() < deadline {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return,
-            Ok(stat) if stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')) => return,
+            Ok(stat)
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z')) =>
+            {
+                return;
+            }
             Ok(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
@@ -208,7 +215,11 @@ impl PgServer {
         if let Some(pid) = self.pid() {
             // Children first collected, then the postmaster killed before them, so that it
             // cannot notice their deaths and start its own crash recovery.
-            let children = Command::new("pgrep").args(["-P", &pid.to_string()]).output().map(|o| o.stdout).unwrap_or_default();
+            let children = Command::new("pgrep")
+                .args(["-P", &pid.to_string()])
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default();
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             for child in String::from_utf8_lossy(&children).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", child]).status();
@@ -216,7 +227,9 @@ impl PgServer {
             wait_until_gone(pid);
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -286,7 +299,7 @@ impl MariaServer {
         )?;
         server.launch()?;
         server.client(
-            "CREATE DATABASE test; CREATE USER 'test'@'%' IDENTIFIED BY 'test'; \
+            "CREATE DATABASE test CHARACTER SET utf8mb4; CREATE USER 'test'@'%' IDENTIFIED BY 'test'; \
              GRANT ALL ON *.* TO 'test'@'%' WITH GRANT OPTION;",
         )?;
         Ok(server)
@@ -317,7 +330,7 @@ impl MariaServer {
                 "--innodb-doublewrite=0",
                 "--innodb-buffer-pool-size=64M",
             ])
-            .args(["--max-connections=300"])
+            .args(["--max-connections=300", "--character-set-server=utf8mb4"])
             .arg(format!(
                 "--log-error={}",
                 self.dir.join("error.log").display()

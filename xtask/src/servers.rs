@@ -71,6 +71,8 @@ fn install_interrupt_handler() {
 /// `cargo xtask servers`: starts both servers and keeps them up until Ctrl-C.
 pub(crate) fn serve_until_interrupted() -> Result<()> {
     let env = start_all()?;
+    // The point of this task is to print the exports, for a shell to `eval`.
+    #[allow(clippy::print_stdout)]
     for (name, url) in &env {
         println!("export {name}={url}");
     }

@@ -70,7 +70,10 @@ where
     O: DerefMut<Target = C> + Send + 'static,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqlTransaction").field("depth", &self.depth).field("finished", &self.finished).finish()
+        f.debug_struct("SqlTransaction")
+            .field("depth", &self.depth)
+            .field("finished", &self.finished)
+            .finish()
     }
 }
 
@@ -92,7 +95,12 @@ where
     pub async fn begin(mut conn: O) -> Result<Self> {
         let begin = conn.begin_sql();
         conn.control(begin).await?;
-        Ok(Self { holder: Holder::Owned(Some(conn)), depth: 0, finished: false, abandoned_child: None })
+        Ok(Self {
+            holder: Holder::Owned(Some(conn)),
+            depth: 0,
+            finished: false,
+            abandoned_child: None,
+        })
     }
 }
 
@@ -105,13 +113,24 @@ where
     pub async fn begin_on(conn: &'a mut C) -> Result<Self> {
         let begin = conn.begin_sql();
         conn.control(begin).await?;
-        Ok(Self { holder: Holder::Borrowed(conn), depth: 0, finished: false, abandoned_child: None })
+        Ok(Self {
+            holder: Holder::Borrowed(conn),
+            depth: 0,
+            finished: false,
+            abandoned_child: None,
+        })
     }
 
     /// Opens savepoint `depth` on a connection that is already inside a transaction.
     pub async fn savepoint_on(conn: &'a mut C, depth: u32) -> Result<Self> {
-        conn.control(&format!("SAVEPOINT {}", savepoint_name(depth))).await?;
-        Ok(Self { holder: Holder::Borrowed(conn), depth, finished: false, abandoned_child: None })
+        conn.control(&format!("SAVEPOINT {}", savepoint_name(depth)))
+            .await?;
+        Ok(Self {
+            holder: Holder::Borrowed(conn),
+            depth,
+            finished: false,
+            abandoned_child: None,
+        })
     }
 
     fn conn(&mut self) -> Result<&mut C> {
@@ -122,7 +141,8 @@ where
         if let Some(depth) = self.abandoned_child.take() {
             let conn = self.conn()?;
             conn.control(&rollback_to(depth)).await?;
-            conn.control(&format!("RELEASE SAVEPOINT {}", savepoint_name(depth))).await?;
+            conn.control(&format!("RELEASE SAVEPOINT {}", savepoint_name(depth)))
+                .await?;
         }
         Ok(())
     }
@@ -134,10 +154,14 @@ where
         match (depth, commit) {
             (0, true) => conn.control("COMMIT").await?,
             (0, false) => conn.control("ROLLBACK").await?,
-            (d, true) => conn.control(&format!("RELEASE SAVEPOINT {}", savepoint_name(d))).await?,
+            (d, true) => {
+                conn.control(&format!("RELEASE SAVEPOINT {}", savepoint_name(d)))
+                    .await?
+            }
             (d, false) => {
                 conn.control(&rollback_to(d)).await?;
-                conn.control(&format!("RELEASE SAVEPOINT {}", savepoint_name(d))).await?;
+                conn.control(&format!("RELEASE SAVEPOINT {}", savepoint_name(d)))
+                    .await?;
             }
         }
         self.finished = true;
@@ -152,7 +176,9 @@ where
 {
     match holder {
         Holder::Owned(Some(conn)) => Ok(conn),
-        Holder::Owned(None) => Err(Error::InvalidArgument("the transaction has already ended".into())),
+        Holder::Owned(None) => Err(Error::InvalidArgument(
+            "the transaction has already ended".into(),
+        )),
         Holder::Borrowed(conn) => Ok(conn),
     }
 }
@@ -179,8 +205,12 @@ where
     async fn savepoint(&mut self) -> Result<Box<dyn Transaction + '_>> {
         self.settle_children().await?;
         let depth = self.depth + 1;
-        let child: SqlTransaction<'_, C, O> = SqlTransaction::savepoint_on(conn_of(&mut self.holder)?, depth).await?;
-        Ok(Box::new(SavepointGuard { inner: child, parent_flag: &mut self.abandoned_child }))
+        let child: SqlTransaction<'_, C, O> =
+            SqlTransaction::savepoint_on(conn_of(&mut self.holder)?, depth).await?;
+        Ok(Box::new(SavepointGuard {
+            inner: child,
+            parent_flag: &mut self.abandoned_child,
+        }))
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
@@ -245,8 +275,15 @@ where
 {
     /// Opens a savepoint on a session already inside a transaction; `parent_flag` is set if
     /// the savepoint is dropped unfinished.
-    pub async fn open(conn: &'a mut C, depth: u32, parent_flag: &'a mut Option<u32>) -> Result<Self> {
-        Ok(Self { inner: SqlTransaction::savepoint_on(conn, depth).await?, parent_flag })
+    pub async fn open(
+        conn: &'a mut C,
+        depth: u32,
+        parent_flag: &'a mut Option<u32>,
+    ) -> Result<Self> {
+        Ok(Self {
+            inner: SqlTransaction::savepoint_on(conn, depth).await?,
+            parent_flag,
+        })
     }
 }
 

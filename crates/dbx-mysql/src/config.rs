@@ -8,7 +8,10 @@ use dbx_core::{Error, Result};
 /// Give either `url` or the parts; a URL wins over the parts.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default, rename_all = "kebab-case", deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    serde(default, rename_all = "kebab-case", deny_unknown_fields)
+)]
 pub struct MySqlConfig {
     /// `mysql://user:password@host:port/database`.
     ///
@@ -55,13 +58,19 @@ impl Default for MySqlConfig {
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
-    value.trim().parse().map_err(|_| Error::Config(format!("{name}={value:?} is not a valid number")))
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::Config(format!("{name}={value:?} is not a valid number")))
 }
 
 impl MySqlConfig {
     /// A config from a URL.
     pub fn from_url(url: impl Into<String>) -> Self {
-        Self { url: Some(url.into()), ..Self::default() }
+        Self {
+            url: Some(url.into()),
+            ..Self::default()
+        }
     }
 
     /// Applies `MYSQL_HOST`, `MYSQL_PORT`, `MYSQL_DATABASE`, `MYSQL_USER`, `MYSQL_PASSWORD`,
@@ -100,9 +109,13 @@ impl MySqlConfig {
             return Err(Error::Config("pool max-size must be at least 1".to_owned()));
         }
         let base = match &self.url {
-            Some(url) => mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(url).map_err(|e| {
-                Error::Config(format!("invalid MySQL URL: {e}; expected mysql://user:password@host:port/database"))
-            })?),
+            Some(url) => mysql_async::OptsBuilder::from_opts(
+                mysql_async::Opts::from_url(url).map_err(|e| {
+                    Error::Config(format!(
+                        "invalid MySQL URL: {e}; expected mysql://user:password@host:port/database"
+                    ))
+                })?,
+            ),
             None => mysql_async::OptsBuilder::default()
                 .ip_or_hostname(self.host.clone())
                 .tcp_port(self.port)
@@ -115,7 +128,11 @@ impl MySqlConfig {
         };
         // UPDATE reports matched rows, as SQLite and PostgreSQL do, not only changed ones.
         // dbx keeps its own statement cache, keyed by database (see pool.rs), so the driver's is off.
-        Ok(base.client_found_rows(true).stmt_cache_size(0).prefer_socket(false).into())
+        Ok(base
+            .client_found_rows(true)
+            .stmt_cache_size(0)
+            .prefer_socket(false)
+            .into())
     }
 }
 
@@ -133,7 +150,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!((c.host.as_str(), c.pool.max_size), ("db", 12));
-        let err = c.apply_env(|k| (k == "MYSQL_PORT").then(|| "x".to_owned())).unwrap_err();
+        let err = c
+            .apply_env(|k| (k == "MYSQL_PORT").then(|| "x".to_owned()))
+            .unwrap_err();
         assert!(err.to_string().contains("MYSQL_PORT"), "{err}");
         assert!(MySqlConfig::from_url("postgres://x").to_driver().is_err());
     }

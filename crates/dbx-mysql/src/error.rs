@@ -26,14 +26,19 @@ pub fn kind_of_error_code(code: u16) -> ErrorKind {
 /// Converts a mysql_async error into a dbx error.
 pub(crate) fn map_err(err: mysql_async::Error) -> Error {
     match err {
-        mysql_async::Error::Server(e) => {
-            Error::from_database(kind_of_error_code(e.code), AdapterKind::Mysql, e.code.to_string(), e.message)
-        }
+        mysql_async::Error::Server(e) => Error::from_database(
+            kind_of_error_code(e.code),
+            AdapterKind::Mysql,
+            e.code.to_string(),
+            e.message,
+        ),
         mysql_async::Error::Io(e) => Error::ConnectionLost(format!("MySQL connection: {e}")),
         mysql_async::Error::Driver(e) => match e {
-            mysql_async::DriverError::StmtParamsMismatch { required, supplied } => Error::Arguments(format!(
-                "MySQL sees {required} parameters but {supplied} arguments were bound"
-            )),
+            mysql_async::DriverError::StmtParamsMismatch { required, supplied } => {
+                Error::Arguments(format!(
+                    "MySQL sees {required} parameters but {supplied} arguments were bound"
+                ))
+            }
             other => Error::ConnectionLost(format!("MySQL driver: {other}")),
         },
         mysql_async::Error::Url(e) => Error::Config(format!("invalid MySQL URL: {e}")),

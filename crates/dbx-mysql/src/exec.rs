@@ -3,11 +3,10 @@
 use std::sync::Arc;
 
 use dbx_core::sql::{Dialect, leading_keyword, to_native};
-use dbx_core::{AdapterKind, Column, Error, ResultSet, Result, Row, Statement, Value};
+use dbx_core::{AdapterKind, Column, Error, Result, ResultSet, Row, Statement, Value};
 use mysql_async::consts::StatusFlags;
 use mysql_async::prelude::Queryable;
 
-use crate::error::map_err;
 use crate::pool::{CurrentDb, MyConn};
 use crate::types::{decltype, from_mysql, to_mysql};
 
@@ -23,37 +22,53 @@ impl Prepared {
     pub(crate) fn new(stmt: Statement) -> Result<Self> {
         let native = to_native(&stmt.sql, stmt.params, Dialect::Mysql)?;
         let keyword = leading_keyword(&native.sql, Dialect::Mysql);
-        Ok(Self { sql: native.sql.into_owned(), args: native.args, keyword })
+        Ok(Self {
+            sql: native.sql.into_owned(),
+            args: native.args,
+            keyword,
+        })
     }
 
-    /// Statements after which MySQL commits on its own.
-    pub(crate) fn commits_implicitly(&self) -> bool {
-        matches!(
-            self.keyword.as_deref(),
-            Some("CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "LOCK" | "UNLOCK")
-        )
-    }
-
-    /// Refuses statements that would break the atomicity a batch or transaction promises.
     pub(crate) fn refuse_implicit_commit(&self, inside: &str) -> Result<()> {
-        if self.commits_implicitly() {
-            return Err(Error::Unsupported {
-                backend: AdapterKind::Mysql,
-                what: format!(
-                    "{} inside {inside}: MySQL commits DDL implicitly, so the {inside} could not be undone; \
-                     run DDL on its own, outside {inside}",
-                    self.keyword.as_deref().unwrap_or("this statement")
-                ),
-            });
-        }
-        Ok(())
+        refuse_implicit_commit(self.keyword.as_deref(), inside)
     }
+}
+
+/// Refuses a statement after which MySQL commits on its own (DDL, GRANT, LOCK TABLES ...)
+/// where that would break the atomicity a batch or transaction promises.
+pub(crate) fn refuse_implicit_commit(keyword: Option<&str>, inside: &str) -> Result<()> {
+    if matches!(
+        keyword,
+        Some(
+            "CREATE"
+                | "ALTER"
+                | "DROP"
+                | "RENAME"
+                | "TRUNCATE"
+                | "GRANT"
+                | "REVOKE"
+                | "LOCK"
+                | "UNLOCK"
+        )
+    ) {
+        return Err(Error::Unsupported {
+            backend: AdapterKind::Mysql,
+            what: format!(
+                "{} inside {inside}: MySQL commits DDL implicitly, so the {inside} could not be undone; \
+                 run DDL on its own, outside {inside}",
+                keyword.unwrap_or("this statement")
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Runs queued cleanup before anything else.
 pub(crate) async fn run_pending(conn: &mut MyConn) -> Result<()> {
     if conn.needs_rollback {
-        conn.conn.query_drop("ROLLBACK").await.map_err(map_err)?;
+        if let Err(e) = conn.conn.query_drop("ROLLBACK").await {
+            return Err(conn.fail(e));
+        }
         conn.needs_rollback = false;
     }
     Ok(())
@@ -62,17 +77,37 @@ pub(crate) async fn run_pending(conn: &mut MyConn) -> Result<()> {
 /// Runs `p` in the connection's current database.
 pub(crate) async fn run(conn: &mut MyConn, p: &Prepared) -> Result<ResultSet> {
     run_pending(conn).await?;
-    let stmt = conn.prepare(&p.sql).await.map_err(map_err)?;
+    let stmt = match conn.prepare(&p.sql).await {
+        Ok(stmt) => stmt,
+        Err(e) => return Err(conn.fail(e)),
+    };
     let params: Vec<mysql_async::Value> = p.args.iter().cloned().map(to_mysql).collect();
-    let params = if params.is_empty() { mysql_async::Params::Empty } else { mysql_async::Params::Positional(params) };
-    let mut result = conn.conn.exec_iter(&stmt, params).await.map_err(map_err)?;
-    let driver_columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
-    let columns: Arc<[Column]> =
-        driver_columns.iter().map(|c| Column::new(c.name_str(), Some(decltype(c)))).collect();
-    let raw_rows: Vec<mysql_async::Row> = result.collect().await.map_err(map_err)?;
-    let rows_affected = result.affected_rows();
-    let last_insert_id = result.last_insert_id().filter(|id| *id > 0).and_then(|id| i64::try_from(id).ok());
-    result.drop_result().await.map_err(map_err)?;
+    let params = if params.is_empty() {
+        mysql_async::Params::Empty
+    } else {
+        mysql_async::Params::Positional(params)
+    };
+    let outcome = async {
+        let mut result = conn.conn.exec_iter(&stmt, params).await?;
+        let columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
+        let rows: Vec<mysql_async::Row> = result.collect().await?;
+        let affected = result.affected_rows();
+        let last_id = result.last_insert_id();
+        result.drop_result().await?;
+        Ok::<_, mysql_async::Error>((columns, rows, affected, last_id))
+    }
+    .await;
+    let (driver_columns, raw_rows, rows_affected, last_insert_id) = match outcome {
+        Ok(parts) => parts,
+        Err(e) => return Err(conn.fail(e)),
+    };
+    let columns: Arc<[Column]> = driver_columns
+        .iter()
+        .map(|c| Column::new(c.name_str(), Some(decltype(c))))
+        .collect();
+    let last_insert_id = last_insert_id
+        .filter(|id| *id > 0)
+        .and_then(|id| i64::try_from(id).ok());
     let mut rows = Vec::with_capacity(raw_rows.len());
     for row in raw_rows {
         let values = row
@@ -87,19 +122,28 @@ pub(crate) async fn run(conn: &mut MyConn, p: &Prepared) -> Result<ResultSet> {
         conn.database = CurrentDb::Unknown;
     }
     let rows_affected = if columns.is_empty() { rows_affected } else { 0 };
-    Ok(ResultSet { columns, rows, rows_affected, last_insert_id })
+    Ok(ResultSet {
+        columns,
+        rows,
+        rows_affected,
+        last_insert_id,
+    })
 }
 
 /// Whether the server says a transaction is open on this connection.
 pub(crate) fn in_transaction(conn: &MyConn) -> bool {
-    conn.conn
-        .last_ok_packet()
-        .is_some_and(|ok| ok.status_flags().contains(StatusFlags::SERVER_STATUS_IN_TRANS))
+    conn.conn.last_ok_packet().is_some_and(|ok| {
+        ok.status_flags()
+            .contains(StatusFlags::SERVER_STATUS_IN_TRANS)
+    })
 }
 
 pub(crate) async fn control(conn: &mut MyConn, sql: &str) -> Result<()> {
     run_pending(conn).await?;
-    conn.conn.query_drop(sql).await.map_err(map_err)
+    match conn.conn.query_drop(sql).await {
+        Ok(()) => Ok(()),
+        Err(e) => Err(conn.fail(e)),
+    }
 }
 
 async fn run_all(conn: &mut MyConn, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
@@ -111,7 +155,10 @@ async fn run_all(conn: &mut MyConn, stmts: &[Prepared]) -> Result<Vec<ResultSet>
 }
 
 /// `START TRANSACTION` ... `COMMIT`, rolling back on the first failure.
-pub(crate) async fn run_atomically(conn: &mut MyConn, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
+pub(crate) async fn run_atomically(
+    conn: &mut MyConn,
+    stmts: &[Prepared],
+) -> Result<Vec<ResultSet>> {
     for p in stmts {
         p.refuse_implicit_commit("a batch")?;
     }
@@ -132,7 +179,10 @@ pub(crate) async fn run_atomically(conn: &mut MyConn, stmts: &[Prepared]) -> Res
 }
 
 /// Runs statements inside a savepoint of the open transaction.
-pub(crate) async fn run_in_savepoint(conn: &mut MyConn, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
+pub(crate) async fn run_in_savepoint(
+    conn: &mut MyConn,
+    stmts: &[Prepared],
+) -> Result<Vec<ResultSet>> {
     for p in stmts {
         p.refuse_implicit_commit("a batch")?;
     }

@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use dbx_core::pool::PoolSettings;
 use deadpool::Runtime;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use dbx_core::pool::PoolSettings;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Statement};
 
@@ -32,9 +32,19 @@ pub(crate) struct MyConn {
     capacity: usize,
     /// Set when a transaction on this connection was abandoned.
     pub(crate) needs_rollback: bool,
+    /// Set after a fatal driver error; the pool discards the connection.
+    broken: bool,
 }
 
 impl MyConn {
+    /// Converts a driver error, remembering fatal ones so that the connection is not reused.
+    pub(crate) fn fail(&mut self, err: mysql_async::Error) -> dbx_core::Error {
+        if err.is_fatal() {
+            self.broken = true;
+        }
+        crate::error::map_err(err)
+    }
+
     /// A prepared statement for `sql` in the current database.
     pub(crate) async fn prepare(&mut self, sql: &str) -> Result<Statement, mysql_async::Error> {
         let db = match &self.database {
@@ -62,7 +72,10 @@ impl MyConn {
     }
 
     /// Makes `db` the current database.
-    pub(crate) async fn use_database(&mut self, db: &Option<String>) -> Result<(), mysql_async::Error> {
+    pub(crate) async fn use_database(
+        &mut self,
+        db: &Option<String>,
+    ) -> Result<(), mysql_async::Error> {
         let wanted = CurrentDb::Known(db.clone());
         if self.database == wanted {
             return Ok(());
@@ -106,21 +119,40 @@ impl managed::Manager for MyManager {
             statements: HashMap::new(),
             capacity: self.statement_cache_capacity.max(1),
             needs_rollback: false,
+            broken: false,
         })
     }
 
-    async fn recycle(&self, conn: &mut MyConn, metrics: &Metrics) -> RecycleResult<mysql_async::Error> {
-        if self.settings.max_lifetime.is_some_and(|max| metrics.age() >= max) {
+    async fn recycle(
+        &self,
+        conn: &mut MyConn,
+        metrics: &Metrics,
+    ) -> RecycleResult<mysql_async::Error> {
+        if conn.broken || conn.conn.is_disconnected() {
+            return Err(RecycleError::message("connection lost"));
+        }
+        if self
+            .settings
+            .max_lifetime
+            .is_some_and(|max| metrics.age() >= max)
+        {
             return Err(RecycleError::message("connection reached its max lifetime"));
         }
-        if self.settings.idle_timeout.is_some_and(|idle| metrics.last_used() >= idle) {
+        if self
+            .settings
+            .idle_timeout
+            .is_some_and(|idle| metrics.last_used() >= idle)
+        {
             return Err(RecycleError::message("connection sat idle too long"));
         }
         if metrics.last_used() >= PING_AFTER_IDLE {
             conn.conn.ping().await.map_err(RecycleError::Backend)?;
         }
         if conn.needs_rollback {
-            conn.conn.query_drop("ROLLBACK").await.map_err(RecycleError::Backend)?;
+            conn.conn
+                .query_drop("ROLLBACK")
+                .await
+                .map_err(RecycleError::Backend)?;
             conn.needs_rollback = false;
         }
         Ok(())
@@ -136,7 +168,11 @@ pub(crate) async fn build(
     settings: &PoolSettings,
     statement_cache_capacity: usize,
 ) -> dbx_core::Result<Pool> {
-    let manager = MyManager { opts, settings: settings.clone(), statement_cache_capacity };
+    let manager = MyManager {
+        opts,
+        settings: settings.clone(),
+        statement_cache_capacity,
+    };
     let pool = Pool::builder(manager)
         .max_size(settings.max_size)
         .runtime(Runtime::Tokio1)

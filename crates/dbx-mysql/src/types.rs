@@ -65,10 +65,18 @@ pub(crate) fn decltype(col: &Column) -> String {
         _ if flags.contains(ColumnFlags::ENUM_FLAG) => "ENUM",
         _ if flags.contains(ColumnFlags::SET_FLAG) => "SET",
         ColumnType::MYSQL_TYPE_VARCHAR | ColumnType::MYSQL_TYPE_VAR_STRING => {
-            if is_binary(col) { "VARBINARY" } else { "VARCHAR" }
+            if is_binary(col) {
+                "VARBINARY"
+            } else {
+                "VARCHAR"
+            }
         }
         ColumnType::MYSQL_TYPE_STRING => {
-            if is_binary(col) { "BINARY" } else { "CHAR" }
+            if is_binary(col) {
+                "BINARY"
+            } else {
+                "CHAR"
+            }
         }
         ColumnType::MYSQL_TYPE_TINY_BLOB
         | ColumnType::MYSQL_TYPE_MEDIUM_BLOB
@@ -79,12 +87,23 @@ pub(crate) fn decltype(col: &Column) -> String {
         _ => "UNKNOWN",
     };
     let unsigned = flags.contains(ColumnFlags::UNSIGNED_FLAG)
-        && matches!(name, "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT");
-    if unsigned { format!("{name} UNSIGNED") } else { name.to_owned() }
+        && matches!(
+            name,
+            "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT"
+        );
+    if unsigned {
+        format!("{name} UNSIGNED")
+    } else {
+        name.to_owned()
+    }
 }
 
 fn fraction(micros: u32) -> String {
-    if micros == 0 { String::new() } else { format!(".{:06}", micros).trim_end_matches('0').to_owned() }
+    if micros == 0 {
+        String::new()
+    } else {
+        format!(".{:06}", micros).trim_end_matches('0').to_owned()
+    }
 }
 
 /// A MySQL value of column `col` as a dbx value.
@@ -93,14 +112,22 @@ pub(crate) fn from_mysql(value: MyValue, col: &Column) -> Result<Value> {
         MyValue::NULL => Value::Null,
         MyValue::Int(i) => Value::Integer(i),
         // BIGINT UNSIGNED past i64::MAX stays exact as text.
-        MyValue::UInt(u) => i64::try_from(u).map_or_else(|_| Value::Text(u.to_string()), Value::Integer),
+        MyValue::UInt(u) => {
+            i64::try_from(u).map_or_else(|_| Value::Text(u.to_string()), Value::Integer)
+        }
         MyValue::Float(f) => Value::Real(f64::from(f)),
         MyValue::Double(d) => Value::Real(d),
         MyValue::Date(y, m, d, h, mi, s, us) => {
-            if matches!(col.column_type(), ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_NEWDATE) {
+            if matches!(
+                col.column_type(),
+                ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_NEWDATE
+            ) {
                 Value::Text(format!("{y:04}-{m:02}-{d:02}"))
             } else {
-                Value::Text(format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}{}", fraction(us)))
+                Value::Text(format!(
+                    "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}{}",
+                    fraction(us)
+                ))
             }
         }
         MyValue::Time(negative, days, h, m, s, us) => {
@@ -119,10 +146,14 @@ fn bytes_value(bytes: Vec<u8>, col: &Column) -> Result<Value> {
             let n = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
             Ok(i64::try_from(n).map_or_else(|_| Value::Text(n.to_string()), Value::Integer))
         }
-        ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL | ColumnType::MYSQL_TYPE_JSON => {
-            text(bytes)
-        }
-        _ if is_binary(col) && !col.flags().intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG) => {
+        ColumnType::MYSQL_TYPE_DECIMAL
+        | ColumnType::MYSQL_TYPE_NEWDECIMAL
+        | ColumnType::MYSQL_TYPE_JSON => text(bytes),
+        _ if is_binary(col)
+            && !col
+                .flags()
+                .intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG) =>
+        {
             Ok(Value::Blob(bytes))
         }
         _ => text(bytes),
@@ -132,5 +163,9 @@ fn bytes_value(bytes: Vec<u8>, col: &Column) -> Result<Value> {
 fn text(bytes: Vec<u8>) -> Result<Value> {
     String::from_utf8(bytes)
         .map(Value::Text)
-        .map_err(|e| Error::Conversion { from: "text", to: "String", detail: Some(format!("invalid UTF-8 from MySQL: {e}")) })
+        .map_err(|e| Error::Conversion {
+            from: "text",
+            to: "String",
+            detail: Some(format!("invalid UTF-8 from MySQL: {e}")),
+        })
 }

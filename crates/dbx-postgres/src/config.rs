@@ -1,6 +1,5 @@
 //! Connection and pool settings.
 
-
 use dbx_core::pool::PoolSettings;
 use dbx_core::{Error, Result};
 

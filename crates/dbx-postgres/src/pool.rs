@@ -5,9 +5,9 @@
 //! schema never carries over to another tenant's work), and a statement cache keyed by that
 //! path (a statement prepared in one tenant's schema names that schema's tables).
 
-use std::collections::HashMap;
 use deadpool::Runtime;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use std::collections::HashMap;
 use tokio_postgres::{Client, NoTls, Statement};
 
 use dbx_core::pool::PoolSettings;
@@ -151,4 +151,3 @@ pub(crate) async fn build(
     dbx_core::pool::spawn_reaper(&pool, settings);
     Ok(pool)
 }
-

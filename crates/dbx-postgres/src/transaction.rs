@@ -2,7 +2,7 @@
 
 use dbx_core::sql::Dialect;
 use dbx_core::txn::{SqlTransaction, TxConnection};
-use dbx_core::{ResultSet, Result, Statement, async_trait};
+use dbx_core::{Result, ResultSet, Statement, async_trait};
 
 use crate::exec::{self, Prepared};
 use crate::pool::{PgConn, Pooled};

@@ -11,12 +11,24 @@ pub use dbx_sqlite as sqlite;
 #[doc(inline)]
 pub use dbx_sqlite::{SqliteAdapter, SqliteOptions, SqliteTenants};
 
-// Each adapter below lands in its own change; until then its feature says so at build time
-// instead of compiling to nothing.
+/// The PostgreSQL adapter.
 #[cfg(feature = "postgres")]
-compile_error!("dbx: the `postgres` feature is declared but its adapter has not landed yet");
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use dbx_postgres as postgres;
+#[cfg(feature = "postgres")]
+#[doc(inline)]
+pub use dbx_postgres::{PgAdapter, PgConfig, PgTenants};
+
+/// The MySQL / MariaDB adapter.
 #[cfg(feature = "mysql")]
-compile_error!("dbx: the `mysql` feature is declared but its adapter has not landed yet");
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+pub use dbx_mysql as mysql;
+#[cfg(feature = "mysql")]
+#[doc(inline)]
+pub use dbx_mysql::{MySqlAdapter, MySqlConfig, MySqlTenants};
+
+// Each component below lands in its own change; until then its feature says so at build time
+// instead of compiling to nothing.
 #[cfg(feature = "libsql")]
 compile_error!("dbx: the `libsql` feature is declared but its adapter has not landed yet");
 #[cfg(feature = "hrana")]

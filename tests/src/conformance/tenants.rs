@@ -128,7 +128,15 @@ pub async fn isolation_under_concurrency<H: Harness>(h: &H) {
     for tenant in &ids {
         tenants.create_tenant(tenant).await.unwrap();
         let db = tenants.tenant(tenant).await.unwrap();
-        db.execute(format!("CREATE TABLE rows (owner {} NOT NULL, n {})", t.key_text, t.integer).into()).await.unwrap();
+        db.execute(
+            format!(
+                "CREATE TABLE entries (owner {} NOT NULL, n {})",
+                t.key_text, t.integer
+            )
+            .into(),
+        )
+        .await
+        .unwrap();
     }
     let checked = crate::isolation::hammer(tenants, &ids, 10, 5).await;
     assert_eq!(checked, 20 * 10 * 5);

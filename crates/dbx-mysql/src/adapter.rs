@@ -1,0 +1,190 @@
+//! [`MySqlAdapter`]: a MySQL or MariaDB database, or one tenant's database on the server.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use dbx_core::sql::{Dialect, is_transaction_control};
+use dbx_core::{
+    Adapter, AdapterKind, Connection, Error, Health, PoolStatus, Result, ResultSet, Statement,
+    TableInfo, TableSchema, Transaction, async_trait,
+};
+use deadpool::managed::PoolError;
+use mysql_async::prelude::Queryable;
+
+use crate::config::MySqlConfig;
+use crate::error::map_err;
+use crate::exec::{self, Prepared};
+use crate::introspect;
+use crate::pool::{self, Pool, Pooled};
+use crate::session::MySqlConnection;
+use crate::transaction::MyTransaction;
+
+/// Maps a pool failure onto a dbx error.
+pub(crate) fn pool_error(e: PoolError<mysql_async::Error>) -> Error {
+    match e {
+        PoolError::Backend(e) => map_err(e),
+        PoolError::Timeout(what) => Error::Timeout(format!(
+            "no MySQL connection within the pool's limit ({what:?}): the server may be down, or every \
+             connection is busy; raise pool max-size or acquire-timeout"
+        )),
+        PoolError::Closed => Error::Closed(AdapterKind::Mysql),
+        other => Error::ConnectionLost(format!("MySQL pool: {other}")),
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) pool: Pool,
+    pub(crate) config: MySqlConfig,
+    /// The database named by the config or URL.
+    pub(crate) home: Option<String>,
+}
+
+/// A MySQL database behind a pool. Tenant adapters share the root's pool and differ only in
+/// the database their connections are switched to.
+#[derive(Debug, Clone)]
+pub struct MySqlAdapter {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) database: Option<String>,
+    closed: Arc<AtomicBool>,
+    owns_pool: bool,
+}
+
+impl MySqlAdapter {
+    /// Connects (lazily, except `min_idle` connections).
+    pub async fn connect(config: MySqlConfig) -> Result<Self> {
+        let opts = config.to_driver()?;
+        let home = opts.db_name().map(str::to_owned);
+        let pool = pool::build(opts, &config.pool, config.statement_cache_capacity).await?;
+        let shared = Arc::new(Shared {
+            pool,
+            config,
+            home: home.clone(),
+        });
+        Ok(Self {
+            shared,
+            database: home,
+            closed: Arc::new(AtomicBool::new(false)),
+            owns_pool: true,
+        })
+    }
+
+    /// Connects to a `mysql://` URL with default settings.
+    pub async fn connect_url(url: &str) -> Result<Self> {
+        Self::connect(MySqlConfig::from_url(url)).await
+    }
+
+    pub(crate) fn with_database(&self, database: String) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            database: Some(database),
+            closed: Arc::new(AtomicBool::new(false)),
+            owns_pool: false,
+        }
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) || self.shared.pool.is_closed() {
+            return Err(Error::Closed(AdapterKind::Mysql));
+        }
+        Ok(())
+    }
+
+    /// A connection from the pool, in this adapter's database.
+    pub(crate) async fn checkout(&self) -> Result<Pooled> {
+        self.check_open()?;
+        let mut conn = self.shared.pool.get().await.map_err(pool_error)?;
+        exec::run_pending(&mut conn).await?;
+        if let Err(e) = conn.use_database(&self.database).await {
+            return Err(conn.fail(e));
+        }
+        Ok(conn)
+    }
+
+    /// A dedicated session, as the concrete type.
+    pub async fn mysql_connection(&self) -> Result<MySqlConnection> {
+        Ok(MySqlConnection::new(self.clone(), self.checkout().await?))
+    }
+}
+
+fn refuse_transaction_control(sql: &str) -> Result<()> {
+    if is_transaction_control(sql, Dialect::Mysql) {
+        return Err(Error::InvalidArgument(format!(
+            "{:?} controls a transaction, which a pooled adapter cannot keep between calls: \
+             use transaction() or connection() instead",
+            sql.trim()
+        )));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Adapter for MySqlAdapter {
+    fn kind(&self) -> AdapterKind {
+        AdapterKind::Mysql
+    }
+
+    async fn query(&self, stmt: Statement) -> Result<ResultSet> {
+        refuse_transaction_control(&stmt.sql)?;
+        let p = Prepared::new(stmt)?;
+        let mut conn = self.checkout().await?;
+        exec::run(&mut conn, &p).await
+    }
+
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        let prepared = stmts
+            .into_iter()
+            .map(|s| {
+                refuse_transaction_control(&s.sql)?;
+                Prepared::new(s)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut conn = self.checkout().await?;
+        exec::run_atomically(&mut conn, &prepared).await
+    }
+
+    async fn transaction(&self) -> Result<Box<dyn Transaction>> {
+        Ok(Box::new(
+            MyTransaction::begin(self.checkout().await?).await?,
+        ))
+    }
+
+    async fn connection(&self) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(self.mysql_connection().await?))
+    }
+
+    async fn tables(&self) -> Result<Vec<TableInfo>> {
+        let mut conn = self.checkout().await?;
+        introspect::tables(&mut conn.conn).await
+    }
+
+    async fn table(&self, name: &str) -> Result<TableSchema> {
+        let mut conn = self.checkout().await?;
+        introspect::table(&mut conn.conn, name).await
+    }
+
+    async fn health(&self) -> Result<Health> {
+        let started = Instant::now();
+        let mut conn = self.checkout().await?;
+        conn.conn.ping().await.map_err(map_err)?;
+        let latency = started.elapsed();
+        drop(conn);
+        let status = self.shared.pool.status();
+        Ok(Health {
+            latency,
+            pool: PoolStatus {
+                in_use: status.size.saturating_sub(status.available),
+                idle: status.available,
+                max: status.max_size,
+            },
+        })
+    }
+
+    async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        if self.owns_pool {
+            self.shared.pool.close();
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! [`MySqlConnection`]: a dedicated session on one pooled connection.
+//!
+//! The transaction state comes from the server itself: the `SERVER_STATUS_IN_TRANS` flag of
+//! the last OK packet, so implicit commits (DDL) and implicit rollbacks are reflected.
+//! A session dropped inside a transaction rolls it back before its connection is reused.
+
+use dbx_core::txn::SavepointGuard;
+use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
+
+use crate::adapter::MySqlAdapter;
+use crate::exec::{self, Prepared};
+use crate::pool::{CurrentDb, Pooled};
+use crate::transaction::MyTransaction;
+
+/// A dedicated MySQL session.
+#[derive(Debug)]
+pub struct MySqlConnection {
+    adapter: MySqlAdapter,
+    conn: Pooled,
+    abandoned_savepoint: Option<u32>,
+}
+
+impl MySqlConnection {
+    pub(crate) fn new(adapter: MySqlAdapter, conn: Pooled) -> Self {
+        Self {
+            adapter,
+            conn,
+            abandoned_savepoint: None,
+        }
+    }
+
+    async fn settle(&mut self) -> Result<()> {
+        self.adapter.check_open()?;
+        if let Some(depth) = self.abandoned_savepoint.take() {
+            let name = format!("dbx_sp_{depth}");
+            exec::control(&mut self.conn, &format!("ROLLBACK TO SAVEPOINT {name}")).await?;
+            exec::control(&mut self.conn, &format!("RELEASE SAVEPOINT {name}")).await?;
+        }
+        exec::run_pending(&mut self.conn).await
+    }
+}
+
+#[async_trait]
+impl Connection for MySqlConnection {
+    fn kind(&self) -> AdapterKind {
+        AdapterKind::Mysql
+    }
+
+    async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
+        self.settle().await?;
+        exec::run(&mut self.conn, &Prepared::new(stmt)?).await
+    }
+
+    async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        self.settle().await?;
+        let prepared = stmts
+            .into_iter()
+            .map(Prepared::new)
+            .collect::<Result<Vec<_>>>()?;
+        if exec::in_transaction(&self.conn) {
+            exec::run_in_savepoint(&mut self.conn, &prepared).await
+        } else {
+            exec::run_atomically(&mut self.conn, &prepared).await
+        }
+    }
+
+    fn is_autocommit(&self) -> bool {
+        !exec::in_transaction(&self.conn)
+    }
+
+    async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
+        self.settle().await?;
+        if exec::in_transaction(&self.conn) {
+            let guard: SavepointGuard<'_, _, Pooled> =
+                SavepointGuard::open(&mut *self.conn, 1, &mut self.abandoned_savepoint).await?;
+            return Ok(Box::new(guard));
+        }
+        Ok(Box::new(MyTransaction::begin_on(&mut *self.conn).await?))
+    }
+}
+
+impl Drop for MySqlConnection {
+    fn drop(&mut self) {
+        if exec::in_transaction(&self.conn) || self.abandoned_savepoint.is_some() {
+            self.conn.needs_rollback = true;
+        }
+        // The session may have run USE; make the next user switch databases explicitly.
+        self.conn.database = CurrentDb::Unknown;
+    }
+}

@@ -1,0 +1,174 @@
+//! Database-per-tenant: tenant `acme` is database `t_acme` on the server (prefix configurable).
+//!
+//! Tenant adapters share the root adapter's pool; each checkout switches the connection with
+//! `USE` when it is in another database, so no connection carries one tenant's database into
+//! another's work. The root adapter needs a database of its own for the same reason: MySQL
+//! cannot switch a connection back to "no database".
+
+use std::sync::Arc;
+
+use dbx_core::tenancy::{TenantCache, TenantCacheConfig, TenantCacheStats};
+use dbx_core::{Adapter, Error, Result, TenancyPolicy, TenantId, TenantManager, async_trait};
+use mysql_async::prelude::Queryable;
+
+use crate::adapter::MySqlAdapter;
+use crate::error::map_err;
+
+/// MySQL tenants as databases on one server.
+#[derive(Debug)]
+pub struct MySqlTenants {
+    root: MySqlAdapter,
+    prefix: String,
+    cache: TenantCache,
+}
+
+impl MySqlTenants {
+    /// Tenants on `root`'s server, with `root`'s configured database prefix.
+    pub fn new(root: MySqlAdapter, cache: TenantCacheConfig) -> Result<Self> {
+        let prefix = root.shared.config.tenant_database_prefix.clone();
+        let valid = prefix.len() <= 16
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(Error::Config(format!(
+                "tenant-database-prefix {prefix:?} must be at most 16 characters of a-z, 0-9 and '_'"
+            )));
+        }
+        if root.shared.home.is_none() {
+            return Err(Error::Config(
+                "MySQL tenants need the root adapter to have a database (set `database`, or name one in the URL), \
+                 so that pooled connections can be switched back to it"
+                    .to_owned(),
+            ));
+        }
+        Ok(Self {
+            root,
+            prefix,
+            cache: TenantCache::new(cache),
+        })
+    }
+
+    /// The database name of a tenant.
+    pub fn database_of(&self, id: &TenantId) -> Result<String> {
+        let name = format!("{}{}", self.prefix, id);
+        if name.len() > 64 {
+            return Err(Error::InvalidTenant {
+                id: id.to_string(),
+                reason: format!(
+                    "with the prefix {:?} the database name would be {} characters; MySQL allows 64",
+                    self.prefix,
+                    name.len()
+                ),
+            });
+        }
+        Ok(name)
+    }
+
+    /// The tenant cache's counters.
+    pub fn cache_stats(&self) -> TenantCacheStats {
+        self.cache.stats()
+    }
+
+    async fn exists(&self, database: &str) -> Result<bool> {
+        let mut conn = self.root.checkout().await?;
+        let found: Option<String> = conn
+            .conn
+            .exec_first(
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                (database,),
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(found.is_some())
+    }
+}
+
+fn missing(id: &TenantId) -> Error {
+    Error::InvalidTenant {
+        id: id.to_string(),
+        reason: "no such tenant; create it first".to_owned(),
+    }
+}
+
+#[async_trait]
+impl TenantManager for MySqlTenants {
+    fn policy(&self) -> TenancyPolicy {
+        TenancyPolicy::DatabasePerTenant
+    }
+
+    async fn create_tenant(&self, id: &TenantId) -> Result<()> {
+        let database = self.database_of(id)?;
+        let mut conn = self.root.checkout().await?;
+        // The id rule leaves nothing to escape; backticks keep '-' and leading digits legal.
+        // utf8mb4 whatever the server's default: tenants hold text in every language.
+        match conn
+            .conn
+            .query_drop(format!(
+                "CREATE DATABASE `{database}` CHARACTER SET utf8mb4"
+            ))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(mysql_async::Error::Server(e)) if e.code == 1007 => Err(Error::InvalidTenant {
+                id: id.to_string(),
+                reason: "the tenant already exists".to_owned(),
+            }),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    async fn delete_tenant(&self, id: &TenantId) -> Result<()> {
+        let database = self.database_of(id)?;
+        if let Some(open) = self.cache.remove(id).await {
+            open.close().await;
+        }
+        let mut conn = self.root.checkout().await?;
+        match conn
+            .conn
+            .query_drop(format!("DROP DATABASE `{database}`"))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(mysql_async::Error::Server(e)) if e.code == 1008 => Err(missing(id)),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantId>> {
+        let mut conn = self.root.checkout().await?;
+        let names: Vec<String> = conn
+            .conn
+            .exec(
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE LEFT(SCHEMA_NAME, CHAR_LENGTH(?)) = ? ORDER BY SCHEMA_NAME",
+                (&self.prefix, &self.prefix),
+            )
+            .await
+            .map_err(map_err)?;
+        let mut ids: Vec<TenantId> = names
+            .iter()
+            .filter_map(|n| {
+                n.strip_prefix(&self.prefix)
+                    .and_then(|s| TenantId::new(s).ok())
+            })
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn tenant_exists(&self, id: &TenantId) -> Result<bool> {
+        self.exists(&self.database_of(id)?).await
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<Arc<dyn Adapter>> {
+        let database = self.database_of(id)?;
+        self.cache
+            .get_or_open(id, async {
+                if !self.exists(&database).await? {
+                    return Err(missing(id));
+                }
+                Ok(Arc::new(self.root.with_database(database.clone())) as Arc<dyn Adapter>)
+            })
+            .await
+    }
+}

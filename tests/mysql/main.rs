@@ -1,0 +1,97 @@
+//! The conformance suite and MySQL-specific tests, against the server in
+//! `DBX_TEST_MYSQL_URL` (a MariaDB started by `cargo xtask test`).
+
+mod specific;
+
+use std::sync::Arc;
+
+use dbx_core::tenancy::TenantCacheConfig;
+use dbx_core::{Adapter, TenantManager, async_trait};
+use dbx_mysql::{MySqlAdapter, MySqlConfig, MySqlTenants};
+use dbx_tests::env::{server_url, unique_name};
+use dbx_tests::{Harness, Types, conformance_tests};
+
+/// Each test works in a database of its own; tenant tests use a prefix of their own.
+#[derive(Debug)]
+struct MySqlHarness {
+    url: String,
+}
+
+pub(crate) fn url() -> String {
+    server_url("DBX_TEST_MYSQL_URL", "MySQL")
+}
+
+/// A root adapter on a fresh database.
+pub(crate) async fn fresh_database(url: &str) -> MySqlAdapter {
+    fresh_database_with(url, |c| c).await
+}
+
+pub(crate) async fn fresh_database_with(
+    url: &str,
+    tweak: impl FnOnce(MySqlConfig) -> MySqlConfig,
+) -> MySqlAdapter {
+    let database = unique_name("d");
+    let admin = MySqlAdapter::connect_url(url)
+        .await
+        .expect("connect to the test server");
+    admin
+        .execute(format!("CREATE DATABASE {database} CHARACTER SET utf8mb4").into())
+        .await
+        .unwrap();
+    admin.close().await;
+    MySqlAdapter::connect(tweak(MySqlConfig {
+        database: Some(database),
+        ..MySqlConfig::from_url(url)
+    }))
+    .await
+    .unwrap()
+}
+
+pub(crate) async fn tenants_with(url: &str, max: usize) -> Arc<MySqlTenants> {
+    let mut config = MySqlConfig::from_url(url);
+    config.tenant_database_prefix = format!("{}_", unique_name("t"));
+    config.pool.max_size = max;
+    Arc::new(
+        MySqlTenants::new(
+            MySqlAdapter::connect(config).await.unwrap(),
+            TenantCacheConfig::default(),
+        )
+        .unwrap(),
+    )
+}
+
+#[async_trait]
+impl Harness for MySqlHarness {
+    async fn new() -> Self {
+        Self { url: url() }
+    }
+
+    async fn database(&self) -> Arc<dyn Adapter> {
+        Arc::new(fresh_database(&self.url).await)
+    }
+
+    async fn tenants(&self) -> Arc<dyn TenantManager> {
+        tenants_with(&self.url, 16).await
+    }
+
+    fn types(&self) -> Types {
+        Types {
+            integer: "BIGINT",
+            real: "DOUBLE",
+            text: "TEXT",
+            key_text: "VARCHAR(255)",
+            blob: "LONGBLOB",
+            auto_id: "BIGINT AUTO_INCREMENT PRIMARY KEY",
+        }
+    }
+
+    fn reported_decltype(&self, declared: &str) -> String {
+        match declared {
+            "VARCHAR(255)" => "VARCHAR",
+            other => other,
+        }
+        .to_owned()
+    }
+}
+
+conformance_tests!(MySqlHarness);

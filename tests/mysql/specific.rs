@@ -1,0 +1,204 @@
+//! MySQL-specific tests: types, DDL's implicit commit, insert ids, tenant isolation on a
+//! shared pool, and a server killed mid-query.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dbx_core::{Adapter, ErrorKind, Statement, TenantId, TenantManager};
+use dbx_mysql::{MySqlAdapter, MySqlConfig};
+
+use crate::{fresh_database, tenants_with, url};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_type_round_trips() {
+    let db = fresh_database(&url()).await;
+    let failures =
+        dbx_tests::types_doc::round_trip(&db, &dbx_tests::types_doc::rows("MySQL / MariaDB")).await;
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[tokio::test]
+async fn ddl_in_a_batch_or_transaction_is_refused_not_faked() {
+    let db = fresh_database(&url()).await;
+    db.execute("CREATE TABLE t (x INT)".into()).await.unwrap();
+    let err = db
+        .batch(vec![
+            "INSERT INTO t VALUES (1)".into(),
+            "CREATE TABLE u (y INT)".into(),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.to_string().contains("implicitly"), "{err}");
+    let mut tx = db.transaction().await.unwrap();
+    tx.execute("INSERT INTO t VALUES (2)".into()).await.unwrap();
+    assert_eq!(
+        tx.execute("DROP TABLE t".into()).await.unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+    tx.rollback().await.unwrap();
+    let count: i64 = db
+        .query("SELECT COUNT(*) FROM t".into())
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap();
+    assert_eq!(
+        count, 0,
+        "nothing of the refused batch or the rolled-back transaction remains"
+    );
+    assert!(db.tables().await.unwrap().iter().all(|t| t.name != "u"));
+}
+
+#[tokio::test]
+async fn a_session_sees_ddl_commit_implicitly() {
+    let db = fresh_database(&url()).await;
+    let mut conn = db.connection().await.unwrap();
+    conn.execute("START TRANSACTION".into()).await.unwrap();
+    assert!(!conn.is_autocommit());
+    conn.execute("CREATE TABLE t (x INT)".into()).await.unwrap();
+    assert!(
+        conn.is_autocommit(),
+        "MySQL committed at the DDL, and the session knows it"
+    );
+}
+
+#[tokio::test]
+async fn insert_ids_come_from_the_ok_packet() {
+    let db = fresh_database(&url()).await;
+    db.execute("CREATE TABLE t (id BIGINT AUTO_INCREMENT PRIMARY KEY, x INT)".into())
+        .await
+        .unwrap();
+    let first = db
+        .execute("INSERT INTO t (x) VALUES (1), (2)".into())
+        .await
+        .unwrap();
+    assert_eq!((first.rows_affected, first.last_insert_id), (2, Some(1)));
+    let update = db.execute("UPDATE t SET x = 2".into()).await.unwrap();
+    assert_eq!(
+        (update.rows_affected, update.last_insert_id),
+        (2, None),
+        "matched rows, not only changed ones"
+    );
+    let select = db
+        .query(Statement::new("SELECT x FROM t WHERE id = :id").bind_named("id", 2))
+        .await
+        .unwrap();
+    assert_eq!((select.rows.len(), select.rows_affected), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_stay_isolated_on_a_shared_pool_under_concurrency() {
+    // 20 tenants, 10 tasks each, through 4 connections that keep switching databases; a
+    // statement prepared in one tenant's database must never run for another.
+    let tenants = tenants_with(&url(), 4).await;
+    let ids: Vec<TenantId> = (0..20)
+        .map(|i| TenantId::new(format!("tenant{i:02}")).unwrap())
+        .collect();
+    for id in &ids {
+        tenants.create_tenant(id).await.unwrap();
+        let db = tenants.tenant(id).await.unwrap();
+        db.execute("CREATE TABLE entries (owner VARCHAR(64) NOT NULL, n INT)".into())
+            .await
+            .unwrap();
+    }
+    let checked = dbx_tests::isolation::hammer(tenants.clone(), &ids, 10, 10).await;
+    assert_eq!(checked, 20 * 10 * 10);
+    for id in &ids {
+        tenants.delete_tenant(id).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_callers_own_use_does_not_leak() {
+    let tenants = tenants_with(&url(), 1).await;
+    let (a, b) = (TenantId::new("a").unwrap(), TenantId::new("b").unwrap());
+    for id in [&a, &b] {
+        tenants.create_tenant(id).await.unwrap();
+        let db = tenants.tenant(id).await.unwrap();
+        db.execute("CREATE TABLE who (name TEXT)".into())
+            .await
+            .unwrap();
+        db.execute(Statement::with_args(
+            "INSERT INTO who VALUES (?)",
+            [id.as_str()],
+        ))
+        .await
+        .unwrap();
+    }
+    let db_a = tenants.tenant(&a).await.unwrap();
+    db_a.execute(format!("USE `{}`", tenants.database_of(&b).unwrap()).into())
+        .await
+        .unwrap();
+    let name: String = db_a
+        .query("SELECT name FROM who".into())
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap();
+    assert_eq!(name, "a");
+    for id in [&a, &b] {
+        tenants.delete_tenant(id).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
+    let mut server = tokio::task::spawn_blocking(dbx_tests::servers::MariaServer::start)
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("this test needs its own MariaDB server: {e}"));
+    let mut config = MySqlConfig::from_url(server.url());
+    config.pool.connect_timeout = Duration::from_secs(2);
+    config.pool.acquire_timeout = Duration::from_secs(5);
+    let db = Arc::new(MySqlAdapter::connect(config).await.unwrap());
+    // The test servers trade durability for speed; this one must keep every commit.
+    db.execute("SET GLOBAL innodb_flush_log_at_trx_commit = 1".into())
+        .await
+        .unwrap();
+    db.execute("CREATE TABLE kept (n INT)".into())
+        .await
+        .unwrap();
+    let inserts = (0..100)
+        .map(|n| Statement::with_args("INSERT INTO kept VALUES (?)", [n]))
+        .collect();
+    db.batch(inserts).await.unwrap();
+
+    let in_flight = {
+        let db = db.clone();
+        tokio::spawn(async move { db.query("SELECT SLEEP(60)".into()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill9();
+
+    let err = tokio::time::timeout(Duration::from_secs(20), in_flight)
+        .await
+        .expect("no hang")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+    let during = tokio::time::timeout(Duration::from_secs(20), db.query("SELECT 1".into()))
+        .await
+        .expect("no hang");
+    let kind = during.unwrap_err().kind();
+    assert!(
+        matches!(kind, ErrorKind::ConnectionLost | ErrorKind::Timeout),
+        "{kind:?}"
+    );
+
+    let mut server = tokio::task::spawn_blocking(move || server.restart().map(|()| server))
+        .await
+        .unwrap()
+        .unwrap();
+    let count: i64 = db
+        .query("SELECT COUNT(*) FROM kept".into())
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap();
+    assert_eq!(
+        count, 100,
+        "every row committed before the kill is still there"
+    );
+    server.kill9();
+}
