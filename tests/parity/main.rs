@@ -31,7 +31,10 @@ fn normalize(mut schema: TableSchema) -> TableSchema {
     for column in &mut schema.columns {
         column.decltype = column.decltype.as_deref().map(|d| family(d).to_owned());
         // PostgreSQL adds the literal's type: 'anon'::character varying.
-        column.default = column.default.as_deref().map(|d| d.split("::").next().unwrap_or(d).to_owned());
+        column.default = column
+            .default
+            .as_deref()
+            .map(|d| d.split("::").next().unwrap_or(d).to_owned());
     }
     for index in &mut schema.indexes {
         // MySQL's prefix index keeps the column name; the others keep the expression.
@@ -50,7 +53,9 @@ fn normalize(mut schema: TableSchema) -> TableSchema {
 
 async fn schemas(db: &dyn Adapter) -> Vec<TableSchema> {
     for sql in FIXTURE {
-        db.execute(sql.into()).await.unwrap_or_else(|e| panic!("{:?}: {sql}: {e}", db.kind()));
+        db.execute(sql.into())
+            .await
+            .unwrap_or_else(|e| panic!("{:?}: {sql}: {e}", db.kind()));
     }
     let mut out = Vec::new();
     for table in ["authors", "book_tags"] {
@@ -66,7 +71,10 @@ async fn the_fixture_introspects_the_same_everywhere() {
     let pg_url = server_url("DBX_TEST_POSTGRES_URL", "PostgreSQL");
     let schema = unique_name("p");
     let admin = dbx_postgres::PgAdapter::connect_url(&pg_url).await.unwrap();
-    admin.execute(format!("CREATE SCHEMA {schema}").into()).await.unwrap();
+    admin
+        .execute(format!("CREATE SCHEMA {schema}").into())
+        .await
+        .unwrap();
     let pg = dbx_postgres::PgAdapter::connect(dbx_postgres::PgConfig {
         search_path: Some(schema),
         ..dbx_postgres::PgConfig::from_url(&pg_url)
@@ -77,7 +85,10 @@ async fn the_fixture_introspects_the_same_everywhere() {
     let my_url = server_url("DBX_TEST_MYSQL_URL", "MySQL");
     let database = unique_name("p");
     let admin = dbx_mysql::MySqlAdapter::connect_url(&my_url).await.unwrap();
-    admin.execute(format!("CREATE DATABASE {database} CHARACTER SET utf8mb4").into()).await.unwrap();
+    admin
+        .execute(format!("CREATE DATABASE {database} CHARACTER SET utf8mb4").into())
+        .await
+        .unwrap();
     let my = dbx_mysql::MySqlAdapter::connect(dbx_mysql::MySqlConfig {
         database: Some(database),
         ..dbx_mysql::MySqlConfig::from_url(&my_url)
@@ -96,7 +107,9 @@ async fn the_fixture_introspects_the_same_everywhere() {
 
 async fn schemas_with(db: &dyn Adapter, from: &str, to: &str) -> Vec<TableSchema> {
     for sql in FIXTURE {
-        db.execute(sql.replace(from, to).into()).await.unwrap_or_else(|e| panic!("{:?}: {sql}: {e}", db.kind()));
+        db.execute(sql.replace(from, to).into())
+            .await
+            .unwrap_or_else(|e| panic!("{:?}: {sql}: {e}", db.kind()));
     }
     let mut out = Vec::new();
     for table in ["authors", "book_tags"] {

@@ -63,12 +63,14 @@ fn run_counted(cmd: &mut Command, tally: &mut Tally) -> Result<()> {
 pub(crate) fn run(extra: &[String]) -> Result<()> {
     let mut tally = Tally::default();
     let outcome = (|| {
-        run_counted(
-            cargo()
-                .args(["test", "--workspace", "--all-targets"])
-                .args(extra),
-            &mut tally,
-        )?;
+        // Build first, so that the servers are not kept waiting through a compile.
+        run_cmd(cargo().args(["test", "--workspace", "--all-targets", "--no-run"]))?;
+        let env = crate::servers::start_all()?;
+        let mut test = cargo();
+        test.args(["test", "--workspace", "--all-targets"])
+            .args(extra)
+            .envs(env.iter().cloned());
+        run_counted(&mut test, &mut tally)?;
         // Doctests are not part of `--all-targets`; the crate READMEs are doctested here.
         run_counted(cargo().args(["test", "--workspace", "--doc"]), &mut tally)?;
         run_cmd(cargo().args(["run", "--quiet", "-p", "dbx", "--example", "quickstart"]))
