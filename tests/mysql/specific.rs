@@ -202,3 +202,35 @@ async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
     );
     server.kill9();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_connections_verify_the_server() {
+    let certs = dbx_tests::servers::TestCerts::generate().expect("test certificates");
+    let options = vec![
+        format!("--ssl-ca={}", certs.ca.display()),
+        format!("--ssl-cert={}", certs.cert.display()),
+        format!("--ssl-key={}", certs.key.display()),
+    ];
+    let server =
+        tokio::task::spawn_blocking(move || dbx_tests::servers::MariaServer::start_with(&options))
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("this test needs its own MariaDB server with TLS: {e}"));
+    let mut config = MySqlConfig::from_url(server.url());
+    config.ssl = true;
+    config.ssl_root_cert = Some(certs.ca.clone());
+    let db = MySqlAdapter::connect(config.clone()).await.unwrap();
+    let rs = db
+        .query("SHOW SESSION STATUS LIKE 'Ssl_cipher'".into())
+        .await
+        .unwrap();
+    let cipher: String = rs.first().unwrap().get(1).unwrap();
+    assert!(!cipher.is_empty(), "the session is encrypted");
+
+    config.ssl_root_cert = None;
+    config.pool.connect_timeout = Duration::from_secs(5);
+    let untrusted = MySqlAdapter::connect(config).await.unwrap();
+    let err = untrusted.query("SELECT 1".into()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+    drop(server);
+}

@@ -282,3 +282,38 @@ async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
     );
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_connections_verify_the_server() {
+    let certs = dbx_tests::servers::TestCerts::generate().expect("test certificates");
+    let options = format!(
+        "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+        certs.cert.display(),
+        certs.key.display()
+    );
+    let server =
+        tokio::task::spawn_blocking(move || dbx_tests::servers::PgServer::start_with(&options))
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("this test needs its own PostgreSQL server with TLS: {e}"));
+
+    let mut config = PgConfig::from_url(server.url());
+    config.sslmode = dbx_postgres::SslMode::Require;
+    config.ssl_root_cert = Some(certs.ca.clone());
+    let db = PgAdapter::connect(config.clone()).await.unwrap();
+    let encrypted: bool = db
+        .query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()".into())
+        .await
+        .unwrap()
+        .scalar()
+        .unwrap();
+    assert!(encrypted, "the session is encrypted");
+
+    // A server whose certificate is not signed by a trusted CA is refused.
+    config.ssl_root_cert = None;
+    config.pool.connect_timeout = Duration::from_secs(5);
+    let untrusted = PgAdapter::connect(config).await.unwrap();
+    let err = untrusted.query("SELECT 1".into()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+    drop(server);
+}

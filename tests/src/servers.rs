@@ -97,11 +97,18 @@ pub struct PgServer {
     bin: PathBuf,
     port: u16,
     as_postgres_user: bool,
+    /// More `postgres` options, such as `-c ssl=on`.
+    extra: String,
 }
 
 impl PgServer {
     /// Runs `initdb` and starts the server. Takes about two seconds.
     pub fn start() -> Result<Self, StartError> {
+        Self::start_with("")
+    }
+
+    /// Like [`start`](Self::start), with more `postgres` options (`-c name=value ...`).
+    pub fn start_with(extra: &str) -> Result<Self, StartError> {
         let mut candidates: Vec<PathBuf> = Vec::new();
         if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
             candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
@@ -125,6 +132,7 @@ impl PgServer {
             bin,
             port: free_port()?,
             as_postgres_user,
+            extra: extra.to_owned(),
         };
         if as_postgres_user {
             // initdb refuses to run as root; the postgres user must own the directory.
@@ -177,9 +185,10 @@ impl PgServer {
     fn pg_ctl_start(&self) -> Result<(), StartError> {
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=200",
+             -c full_page_writes=off -c max_connections=200 {}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.extra
         );
         run(
             self.command("pg_ctl")
@@ -268,11 +277,18 @@ pub struct MariaServer {
     port: u16,
     child: Option<Child>,
     mariadbd: PathBuf,
+    /// More `mariadbd` options, such as `--ssl-cert=...`.
+    extra: Vec<String>,
 }
 
 impl MariaServer {
     /// Installs a data directory, starts `mariadbd` and creates the `test` user and database.
     pub fn start() -> Result<Self, StartError> {
+        Self::start_with(&[])
+    }
+
+    /// Like [`start`](Self::start), with more `mariadbd` options.
+    pub fn start_with(extra: &[String]) -> Result<Self, StartError> {
         let missing = "MariaDB server binaries (mariadbd, mariadb-install-db) were not found: install them \
              with `apt-get install mariadb-server`, or set DBX_TEST_MYSQL_URL to an existing server";
         let sbin = [PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")];
@@ -284,6 +300,7 @@ impl MariaServer {
             dir,
             child: None,
             mariadbd,
+            extra: extra.to_vec(),
         };
         run(
             Command::new(install)
@@ -331,6 +348,7 @@ impl MariaServer {
                 "--innodb-buffer-pool-size=64M",
             ])
             .args(["--max-connections=300", "--character-set-server=utf8mb4"])
+            .args(&self.extra)
             .arg(format!(
                 "--log-error={}",
                 self.dir.join("error.log").display()
@@ -407,6 +425,106 @@ impl Drop for MariaServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A throwaway certificate authority and a server certificate for `localhost` and
+/// `127.0.0.1`, made with the `openssl` command. Removed when dropped.
+#[derive(Debug)]
+pub struct TestCerts {
+    dir: PathBuf,
+    /// The CA certificate (PEM), for clients to trust.
+    pub ca: PathBuf,
+    /// The server certificate (PEM).
+    pub cert: PathBuf,
+    /// The server's private key (PEM).
+    pub key: PathBuf,
+}
+
+impl TestCerts {
+    /// Generates the certificates; readable by the `postgres` user when running as root.
+    pub fn generate() -> Result<Self, StartError> {
+        let dir = temp_dir("dbx-certs")?;
+        let at = |name: &str| dir.join(name);
+        let openssl = |args: &[&str]| {
+            run(
+                Command::new("openssl")
+                    .args(args)
+                    .current_dir(&dir)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+                "openssl",
+            )
+            .map_err(|e| format!("{e} (is the `openssl` command installed?)"))
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=dbx test CA",
+        ])?;
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ])?;
+        std::fs::write(at("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+            .map_err(|e| e.to_string())?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ])?;
+        if is_root() {
+            run(
+                Command::new("chown").arg("-R").arg("postgres:").arg(&dir),
+                "chown of the test certificates",
+            )?;
+        }
+        run(
+            Command::new("chmod").arg("600").arg(at("server.key")),
+            "chmod of the test key",
+        )?;
+        Ok(Self {
+            ca: at("ca.crt"),
+            cert: at("server.crt"),
+            key: at("server.key"),
+            dir,
+        })
+    }
+}
+
+impl Drop for TestCerts {
+    fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

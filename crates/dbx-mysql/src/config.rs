@@ -25,6 +25,15 @@ pub struct MySqlConfig {
     pub user: String,
     /// Default: none.
     pub password: Option<String>,
+    /// Require TLS (needs the `tls` feature).
+    ///
+    /// Default: false.
+    pub ssl: bool,
+    /// PEM file of the certificate authorities to trust for TLS; none trusts the webpki
+    /// (Mozilla) roots.
+    ///
+    /// Default: none.
+    pub ssl_root_cert: Option<std::path::PathBuf>,
     /// The root adapter's database; overrides the URL's.
     ///
     /// Default: none.
@@ -49,6 +58,8 @@ impl Default for MySqlConfig {
             port: 3306,
             user: "root".to_owned(),
             password: None,
+            ssl: false,
+            ssl_root_cert: None,
             database: None,
             tenant_database_prefix: "t_".to_owned(),
             statement_cache_capacity: 256,
@@ -121,6 +132,22 @@ impl MySqlConfig {
                 .tcp_port(self.port)
                 .user(Some(self.user.clone()))
                 .pass(self.password.clone()),
+        };
+        let base = if self.ssl {
+            if !cfg!(feature = "tls") {
+                return Err(Error::Config(
+                    "TLS to MySQL is required, but dbx-mysql was built without its `tls` feature: \
+                     enable it, or set ssl to false"
+                        .to_owned(),
+                ));
+            }
+            let mut ssl = mysql_async::SslOpts::default();
+            if let Some(ca) = &self.ssl_root_cert {
+                ssl = ssl.with_root_certs(vec![ca.clone().into()]);
+            }
+            base.ssl_opts(Some(ssl))
+        } else {
+            base
         };
         let base = match &self.database {
             Some(db) => base.db_name(Some(db.clone())),

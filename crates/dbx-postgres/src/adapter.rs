@@ -54,8 +54,7 @@ pub struct PgAdapter {
 impl PgAdapter {
     /// Connects (lazily: connections open on first use, except `min_idle` of them).
     pub async fn connect(config: PgConfig) -> Result<Self> {
-        let driver = config.to_driver()?;
-        let pool = pool::build(driver, &config.pool, config.statement_cache_capacity).await?;
+        let pool = pool::build(&config).await?;
         let search_path = config.search_path.clone();
         let shared = Arc::new(Shared { pool, config });
         Ok(Self {

@@ -43,6 +43,11 @@ pub struct PgConfig {
     pub dbname: String,
     /// Default: disable.
     pub sslmode: SslMode,
+    /// PEM file of the certificate authorities to trust for TLS; none trusts the webpki
+    /// (Mozilla) roots.
+    ///
+    /// Default: none.
+    pub ssl_root_cert: Option<std::path::PathBuf>,
     /// The root adapter's `search_path`; none keeps the server's default.
     ///
     /// Default: none.
@@ -69,6 +74,7 @@ impl Default for PgConfig {
             password: None,
             dbname: "postgres".to_owned(),
             sslmode: SslMode::Disable,
+            ssl_root_cert: None,
             search_path: None,
             tenant_schema_prefix: "t_".to_owned(),
             statement_cache_capacity: 256,
@@ -154,19 +160,29 @@ impl PgConfig {
         };
         config.connect_timeout(self.pool.connect_timeout);
         config.application_name("dbx");
-        let wants_tls = self.sslmode != SslMode::Disable
-            || matches!(
-                config.get_ssl_mode(),
-                tokio_postgres::config::SslMode::Require
-            );
-        if wants_tls && self.sslmode == SslMode::Require {
+        let mode = match (self.sslmode, config.get_ssl_mode()) {
+            (SslMode::Require, _) | (_, tokio_postgres::config::SslMode::Require) => {
+                SslMode::Require
+            }
+            (SslMode::Prefer, _) | (_, tokio_postgres::config::SslMode::Prefer)
+                if cfg!(feature = "tls") =>
+            {
+                SslMode::Prefer
+            }
+            _ => SslMode::Disable,
+        };
+        if mode == SslMode::Require && !cfg!(feature = "tls") {
             return Err(Error::Config(
-                "TLS to PostgreSQL was requested, but this build has no TLS support: \
-                 set sslmode to disable, or build dbx-postgres with its `tls` feature"
+                "TLS to PostgreSQL is required, but dbx-postgres was built without its `tls` feature: \
+                 enable it, or set sslmode to disable"
                     .to_owned(),
             ));
         }
-        config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        config.ssl_mode(match mode {
+            SslMode::Require => tokio_postgres::config::SslMode::Require,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+        });
         if self.pool.max_size == 0 {
             return Err(Error::Config("pool max-size must be at least 1".to_owned()));
         }

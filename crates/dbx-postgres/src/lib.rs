@@ -8,6 +8,8 @@ mod introspect;
 mod pool;
 mod session;
 mod tenants;
+#[cfg(feature = "tls")]
+mod tls;
 mod transaction;
 mod types;
 

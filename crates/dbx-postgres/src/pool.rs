@@ -63,11 +63,33 @@ impl PgConn {
 }
 
 /// Creates and checks connections.
-#[derive(Debug)]
 pub(crate) struct PgManager {
     config: tokio_postgres::Config,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     settings: PoolSettings,
     statement_cache_capacity: usize,
+}
+
+impl std::fmt::Debug for PgManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        #[cfg(feature = "tls")]
+        let tls = self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        let tls = false;
+        f.debug_struct("PgManager")
+            .field("config", &self.config)
+            .field("tls", &tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgManager {
+    async fn connect_plain(&self) -> Result<Client, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
 }
 
 impl managed::Manager for PgManager {
@@ -75,10 +97,19 @@ impl managed::Manager for PgManager {
     type Error = tokio_postgres::Error;
 
     async fn create(&self) -> Result<PgConn, tokio_postgres::Error> {
-        let (client, connection) = self.config.connect(NoTls).await?;
         // The connection future drives the socket; it ends when the client is dropped or the
         // server goes away, and then the client reports itself closed.
-        tokio::spawn(connection);
+        #[cfg(feature = "tls")]
+        let client = match &self.tls {
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await?;
+                tokio::spawn(connection);
+                client
+            }
+            None => self.connect_plain().await?,
+        };
+        #[cfg(not(feature = "tls"))]
+        let client = self.connect_plain().await?;
         Ok(PgConn {
             client,
             search_path: SearchPath::ServerDefault,
@@ -125,15 +156,14 @@ pub(crate) type Pool = managed::Pool<PgManager>;
 pub(crate) type Pooled = managed::Object<PgManager>;
 
 /// Builds the pool, opens `min_idle` connections and starts the idle reaper.
-pub(crate) async fn build(
-    config: tokio_postgres::Config,
-    settings: &PoolSettings,
-    statement_cache_capacity: usize,
-) -> dbx_core::Result<Pool> {
+pub(crate) async fn build(config: &crate::config::PgConfig) -> dbx_core::Result<Pool> {
+    let settings = &config.pool;
     let manager = PgManager {
-        config,
+        config: config.to_driver()?,
+        #[cfg(feature = "tls")]
+        tls: crate::tls::connector(config)?,
         settings: settings.clone(),
-        statement_cache_capacity,
+        statement_cache_capacity: config.statement_cache_capacity,
     };
     let pool = Pool::builder(manager)
         .max_size(settings.max_size)
