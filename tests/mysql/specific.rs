@@ -29,7 +29,7 @@ async fn ddl_in_a_batch_or_transaction_is_refused_not_faked() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
-    assert!(err.to_string().contains("implicitly"), "{err}");
+    assert!(err.to_string().contains("commits it implicitly"), "{err}");
     let mut tx = db.transaction().await.unwrap();
     tx.execute("INSERT INTO t VALUES (2)".into()).await.unwrap();
     assert_eq!(

@@ -7,7 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use deadpool::managed::{Manager, Pool};
+use deadpool::Runtime;
+use deadpool::managed::{Manager, Pool, PoolError};
+
+use crate::adapter::{AdapterKind, PoolStatus};
+use crate::error::{Error, Result};
 
 /// Pool limits and timeouts.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,4 +107,83 @@ where
             drop(reaped);
         }
     });
+}
+
+impl PoolSettings {
+    /// Applies `DB_POOL_MIN`, `DB_POOL_MAX` and `DB_IDLE_TIMEOUT` (seconds, or a duration
+    /// such as `30s`).
+    pub fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<()> {
+        let number = |name: &str, value: &str| {
+            value
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| Error::Config(format!("{name}={value:?} is not a valid number")))
+        };
+        if let Some(v) = get("DB_POOL_MIN") {
+            self.min_idle = number("DB_POOL_MIN", &v)?;
+        }
+        if let Some(v) = get("DB_POOL_MAX") {
+            self.max_size = number("DB_POOL_MAX", &v)?;
+        }
+        if let Some(v) = get("DB_IDLE_TIMEOUT") {
+            self.idle_timeout = Some(crate::serde_duration::parse(&v)?);
+        }
+        Ok(())
+    }
+}
+
+/// Builds a pool with these settings, opens `min_idle` connections and starts the reaper.
+pub async fn build<M>(
+    manager: M,
+    settings: &PoolSettings,
+    kind: AdapterKind,
+    map: fn(M::Error) -> Error,
+) -> Result<Pool<M>>
+where
+    M: Manager + 'static,
+    M::Type: Send,
+{
+    if settings.max_size == 0 {
+        return Err(Error::Config("pool max-size must be at least 1".to_owned()));
+    }
+    let pool = Pool::builder(manager)
+        .max_size(settings.max_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(settings.acquire_timeout))
+        .create_timeout(Some(settings.connect_timeout))
+        .recycle_timeout(Some(settings.connect_timeout))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the {kind} pool: {e}")))?;
+    let mut warm = Vec::new();
+    for _ in 0..settings.min_idle.min(settings.max_size) {
+        warm.push(pool.get().await.map_err(|e| pool_error(e, kind, map))?);
+    }
+    drop(warm);
+    spawn_reaper(&pool, settings);
+    Ok(pool)
+}
+
+/// Maps a pool failure onto a dbx error, with `map` for the driver's own errors.
+pub fn pool_error<E>(e: PoolError<E>, kind: AdapterKind, map: fn(E) -> Error) -> Error {
+    match e {
+        PoolError::Backend(e) => map(e),
+        PoolError::Timeout(what) => Error::Timeout(format!(
+            "no {kind} connection within the pool's limit ({what:?}): the server may be down, or every \
+             connection is busy; raise pool max-size or acquire-timeout"
+        )),
+        PoolError::Closed => Error::Closed(kind),
+        PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_) => {
+            Error::ConnectionLost(format!("{kind} pool: could not hand out a connection"))
+        }
+    }
+}
+
+/// The pool's occupancy.
+pub fn status<M: Manager>(pool: &Pool<M>) -> PoolStatus {
+    let status = pool.status();
+    PoolStatus {
+        in_use: status.size.saturating_sub(status.available),
+        idle: status.available,
+        max: status.max_size,
+    }
 }

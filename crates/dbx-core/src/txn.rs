@@ -41,6 +41,60 @@ pub trait TxConnection: Send + fmt::Debug {
     }
 }
 
+async fn run_all<C: TxConnection + ?Sized>(
+    conn: &mut C,
+    stmts: Vec<Statement>,
+) -> Result<Vec<ResultSet>> {
+    let mut results = Vec::with_capacity(stmts.len());
+    for stmt in stmts {
+        results.push(conn.run(stmt).await?);
+    }
+    Ok(results)
+}
+
+/// Runs `stmts` in one new transaction: all of them take effect, or none does.
+pub async fn run_atomically<C: TxConnection + ?Sized>(
+    conn: &mut C,
+    stmts: Vec<Statement>,
+) -> Result<Vec<ResultSet>> {
+    for stmt in &stmts {
+        conn.check_in_transaction(stmt)?;
+    }
+    let begin = conn.begin_sql();
+    conn.control(begin).await?;
+    match run_all(conn, stmts).await {
+        Ok(results) => match conn.control("COMMIT").await {
+            Ok(()) => Ok(results),
+            Err(e) => {
+                let _ = conn.control("ROLLBACK").await;
+                Err(e)
+            }
+        },
+        Err(e) => {
+            conn.control("ROLLBACK").await?;
+            Err(e)
+        }
+    }
+}
+
+/// Runs `stmts` inside a savepoint of the transaction already open on `conn`; a failure
+/// undoes only them and leaves the transaction open.
+pub async fn run_in_savepoint<C: TxConnection + ?Sized>(
+    conn: &mut C,
+    stmts: Vec<Statement>,
+) -> Result<Vec<ResultSet>> {
+    for stmt in &stmts {
+        conn.check_in_transaction(stmt)?;
+    }
+    conn.control("SAVEPOINT dbx_batch").await?;
+    let result = run_all(conn, stmts).await;
+    if result.is_err() {
+        conn.control("ROLLBACK TO SAVEPOINT dbx_batch").await?;
+    }
+    conn.control("RELEASE SAVEPOINT dbx_batch").await?;
+    result
+}
+
 enum Holder<'a, C, O>
 where
     C: TxConnection + 'static,

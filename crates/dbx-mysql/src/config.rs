@@ -102,15 +102,7 @@ impl MySqlConfig {
         if let Some(v) = get("MYSQL_PASSWORD") {
             self.password = Some(v);
         }
-        if let Some(v) = get("DB_POOL_MIN") {
-            self.pool.min_idle = env_number("DB_POOL_MIN", &v)?;
-        }
-        if let Some(v) = get("DB_POOL_MAX") {
-            self.pool.max_size = env_number("DB_POOL_MAX", &v)?;
-        }
-        if let Some(v) = get("DB_IDLE_TIMEOUT") {
-            self.pool.idle_timeout = Some(dbx_core::serde_duration::parse(&v)?);
-        }
+        self.pool.apply_env(&get)?;
         Ok(())
     }
 

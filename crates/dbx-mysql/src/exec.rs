@@ -28,15 +28,11 @@ impl Prepared {
             keyword,
         })
     }
-
-    pub(crate) fn refuse_implicit_commit(&self, inside: &str) -> Result<()> {
-        refuse_implicit_commit(self.keyword.as_deref(), inside)
-    }
 }
 
 /// Refuses a statement after which MySQL commits on its own (DDL, GRANT, LOCK TABLES ...)
-/// where that would break the atomicity a batch or transaction promises.
-pub(crate) fn refuse_implicit_commit(keyword: Option<&str>, inside: &str) -> Result<()> {
+/// inside a batch or transaction, whose all-or-nothing promise it would break.
+pub(crate) fn refuse_implicit_commit(keyword: Option<&str>) -> Result<()> {
     if matches!(
         keyword,
         Some(
@@ -54,8 +50,8 @@ pub(crate) fn refuse_implicit_commit(keyword: Option<&str>, inside: &str) -> Res
         return Err(Error::Unsupported {
             backend: AdapterKind::Mysql,
             what: format!(
-                "{} inside {inside}: MySQL commits DDL implicitly, so the {inside} could not be undone; \
-                 run DDL on its own, outside {inside}",
+                "{} inside a batch or transaction: MySQL commits it implicitly, so the work before it could \
+                 not be undone; run it on its own, outside any batch or transaction",
                 keyword.unwrap_or("this statement")
             ),
         });
@@ -144,53 +140,4 @@ pub(crate) async fn control(conn: &mut MyConn, sql: &str) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) => Err(conn.fail(e)),
     }
-}
-
-async fn run_all(conn: &mut MyConn, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
-    let mut results = Vec::with_capacity(stmts.len());
-    for p in stmts {
-        results.push(run(conn, p).await?);
-    }
-    Ok(results)
-}
-
-/// `START TRANSACTION` ... `COMMIT`, rolling back on the first failure.
-pub(crate) async fn run_atomically(
-    conn: &mut MyConn,
-    stmts: &[Prepared],
-) -> Result<Vec<ResultSet>> {
-    for p in stmts {
-        p.refuse_implicit_commit("a batch")?;
-    }
-    control(conn, "START TRANSACTION").await?;
-    match run_all(conn, stmts).await {
-        Ok(results) => match control(conn, "COMMIT").await {
-            Ok(()) => Ok(results),
-            Err(e) => {
-                let _ = control(conn, "ROLLBACK").await;
-                Err(e)
-            }
-        },
-        Err(e) => {
-            control(conn, "ROLLBACK").await?;
-            Err(e)
-        }
-    }
-}
-
-/// Runs statements inside a savepoint of the open transaction.
-pub(crate) async fn run_in_savepoint(
-    conn: &mut MyConn,
-    stmts: &[Prepared],
-) -> Result<Vec<ResultSet>> {
-    for p in stmts {
-        p.refuse_implicit_commit("a batch")?;
-    }
-    control(conn, "SAVEPOINT dbx_batch").await?;
-    let result = run_all(conn, stmts).await;
-    if result.is_err() {
-        control(conn, "ROLLBACK TO SAVEPOINT dbx_batch").await?;
-    }
-    control(conn, "RELEASE SAVEPOINT dbx_batch").await?;
-    result
 }

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use dbx_core::pool::PoolSettings;
-use deadpool::Runtime;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Statement};
@@ -173,19 +172,11 @@ pub(crate) async fn build(
         settings: settings.clone(),
         statement_cache_capacity,
     };
-    let pool = Pool::builder(manager)
-        .max_size(settings.max_size)
-        .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(settings.acquire_timeout))
-        .create_timeout(Some(settings.connect_timeout))
-        .recycle_timeout(Some(settings.connect_timeout))
-        .build()
-        .map_err(|e| dbx_core::Error::Config(format!("cannot build the MySQL pool: {e}")))?;
-    let mut warm = Vec::new();
-    for _ in 0..settings.min_idle.min(settings.max_size) {
-        warm.push(pool.get().await.map_err(crate::adapter::pool_error)?);
-    }
-    drop(warm);
-    dbx_core::pool::spawn_reaper(&pool, settings);
-    Ok(pool)
+    dbx_core::pool::build(
+        manager,
+        settings,
+        dbx_core::AdapterKind::Mysql,
+        crate::error::map_err,
+    )
+    .await
 }

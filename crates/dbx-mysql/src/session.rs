@@ -53,14 +53,10 @@ impl Connection for MySqlConnection {
 
     async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
         self.settle().await?;
-        let prepared = stmts
-            .into_iter()
-            .map(Prepared::new)
-            .collect::<Result<Vec<_>>>()?;
         if exec::in_transaction(&self.conn) {
-            exec::run_in_savepoint(&mut self.conn, &prepared).await
+            dbx_core::txn::run_in_savepoint(&mut *self.conn, stmts).await
         } else {
-            exec::run_atomically(&mut self.conn, &prepared).await
+            dbx_core::txn::run_atomically(&mut *self.conn, stmts).await
         }
     }
 

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use dbx_core::sql::{Dialect, is_transaction_control};
+use dbx_core::sql::{Dialect, refuse_transaction_control};
 use dbx_core::{
-    Adapter, AdapterKind, Connection, Error, Health, PoolStatus, Result, ResultSet, Statement,
-    TableInfo, TableSchema, Transaction, async_trait,
+    Adapter, AdapterKind, Connection, Error, Health, Result, ResultSet, Statement, TableInfo,
+    TableSchema, Transaction, async_trait,
 };
 use deadpool::managed::PoolError;
 
@@ -21,15 +21,7 @@ use crate::transaction::PgTransaction;
 
 /// Maps a pool failure onto a dbx error.
 pub(crate) fn pool_error(e: PoolError<tokio_postgres::Error>) -> Error {
-    match e {
-        PoolError::Backend(e) => map_err(e),
-        PoolError::Timeout(what) => Error::Timeout(format!(
-            "no PostgreSQL connection within the pool's limit ({what:?}): the server may be down, or every \
-             connection is busy; raise pool max-size or acquire-timeout"
-        )),
-        PoolError::Closed => Error::Closed(AdapterKind::Postgres),
-        other => Error::ConnectionLost(format!("PostgreSQL pool: {other}")),
-    }
+    dbx_core::pool::pool_error(e, AdapterKind::Postgres, map_err)
 }
 
 /// The pool and settings shared by the root adapter and every tenant adapter.
@@ -113,17 +105,6 @@ impl PgAdapter {
     }
 }
 
-fn refuse_transaction_control(sql: &str) -> Result<()> {
-    if is_transaction_control(sql, Dialect::Postgres) {
-        return Err(Error::InvalidArgument(format!(
-            "{:?} controls a transaction, which a pooled adapter cannot keep between calls: \
-             use transaction() or connection() instead",
-            sql.trim()
-        )));
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl Adapter for PgAdapter {
     fn kind(&self) -> AdapterKind {
@@ -131,22 +112,18 @@ impl Adapter for PgAdapter {
     }
 
     async fn query(&self, stmt: Statement) -> Result<ResultSet> {
-        refuse_transaction_control(&stmt.sql)?;
+        refuse_transaction_control(&stmt.sql, Dialect::Postgres)?;
         let p = Prepared::new(stmt)?;
         let mut conn = self.checkout().await?;
         exec::run(&mut conn, &p).await
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
-        let prepared = stmts
-            .into_iter()
-            .map(|s| {
-                refuse_transaction_control(&s.sql)?;
-                Prepared::new(s)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        for s in &stmts {
+            refuse_transaction_control(&s.sql, Dialect::Postgres)?;
+        }
         let mut conn = self.checkout().await?;
-        exec::run_atomically(&mut conn, &prepared).await
+        dbx_core::txn::run_atomically(&mut *conn, stmts).await
     }
 
     async fn transaction(&self) -> Result<Box<dyn Transaction>> {
@@ -177,14 +154,9 @@ impl Adapter for PgAdapter {
             .map_err(map_err)?;
         let latency = started.elapsed();
         drop(conn);
-        let status = self.shared.pool.status();
         Ok(Health {
             latency,
-            pool: PoolStatus {
-                in_use: status.size.saturating_sub(status.available),
-                idle: status.available,
-                max: status.max_size,
-            },
+            pool: dbx_core::pool::status(&self.shared.pool),
         })
     }
 

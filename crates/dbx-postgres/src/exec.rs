@@ -144,52 +144,8 @@ pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
     })
 }
 
-/// Runs statements in order, stopping at the first error.
-pub(crate) async fn run_all(conn: &mut PgConn, stmts: &[Prepared]) -> Result<Vec<ResultSet>> {
-    let mut results = Vec::with_capacity(stmts.len());
-    for p in stmts {
-        results.push(run(conn, p).await?);
-    }
-    Ok(results)
-}
-
 /// Runs a control statement (BEGIN, COMMIT, SAVEPOINT ...).
 pub(crate) async fn control(conn: &mut PgConn, sql: &str) -> Result<()> {
     run_pending(conn).await?;
     conn.client.batch_execute(sql).await.map_err(map_err)
-}
-
-/// `BEGIN` ... `COMMIT`, rolling back on the first failure.
-pub(crate) async fn run_atomically(
-    conn: &mut PgConn,
-    stmts: &[Prepared],
-) -> Result<Vec<ResultSet>> {
-    control(conn, "BEGIN").await?;
-    match run_all(conn, stmts).await {
-        Ok(results) => match control(conn, "COMMIT").await {
-            Ok(()) => Ok(results),
-            Err(e) => {
-                let _ = control(conn, "ROLLBACK").await;
-                Err(e)
-            }
-        },
-        Err(e) => {
-            control(conn, "ROLLBACK").await?;
-            Err(e)
-        }
-    }
-}
-
-/// Runs statements inside a savepoint of the open transaction.
-pub(crate) async fn run_in_savepoint(
-    conn: &mut PgConn,
-    stmts: &[Prepared],
-) -> Result<Vec<ResultSet>> {
-    control(conn, "SAVEPOINT dbx_batch").await?;
-    let result = run_all(conn, stmts).await;
-    if result.is_err() {
-        control(conn, "ROLLBACK TO SAVEPOINT dbx_batch").await?;
-    }
-    control(conn, "RELEASE SAVEPOINT dbx_batch").await?;
-    result
 }

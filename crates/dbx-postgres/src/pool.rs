@@ -5,7 +5,6 @@
 //! schema never carries over to another tenant's work), and a statement cache keyed by that
 //! path (a statement prepared in one tenant's schema names that schema's tables).
 
-use deadpool::Runtime;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use std::collections::HashMap;
 use tokio_postgres::{Client, NoTls, Statement};
@@ -165,19 +164,11 @@ pub(crate) async fn build(config: &crate::config::PgConfig) -> dbx_core::Result<
         settings: settings.clone(),
         statement_cache_capacity: config.statement_cache_capacity,
     };
-    let pool = Pool::builder(manager)
-        .max_size(settings.max_size)
-        .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(settings.acquire_timeout))
-        .create_timeout(Some(settings.connect_timeout))
-        .recycle_timeout(Some(settings.connect_timeout))
-        .build()
-        .map_err(|e| dbx_core::Error::Config(format!("cannot build the PostgreSQL pool: {e}")))?;
-    let mut warm = Vec::new();
-    for _ in 0..settings.min_idle.min(settings.max_size) {
-        warm.push(pool.get().await.map_err(crate::adapter::pool_error)?);
-    }
-    drop(warm);
-    dbx_core::pool::spawn_reaper(&pool, settings);
-    Ok(pool)
+    dbx_core::pool::build(
+        manager,
+        settings,
+        dbx_core::AdapterKind::Postgres,
+        crate::error::map_err,
+    )
+    .await
 }
