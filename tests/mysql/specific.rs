@@ -144,7 +144,7 @@ async fn a_callers_own_use_does_not_leak() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
-    let mut server = tokio::task::spawn_blocking(dbx_tests::servers::MariaServer::start)
+    let server = tokio::task::spawn_blocking(dbx_tests::servers::MariaServer::start)
         .await
         .unwrap()
         .unwrap_or_else(|e| panic!("this test needs its own MariaDB server: {e}"));
@@ -156,50 +156,7 @@ async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
     db.execute("SET GLOBAL innodb_flush_log_at_trx_commit = 1".into())
         .await
         .unwrap();
-    db.execute("CREATE TABLE kept (n INT)".into())
-        .await
-        .unwrap();
-    let inserts = (0..100)
-        .map(|n| Statement::with_args("INSERT INTO kept VALUES (?)", [n]))
-        .collect();
-    db.batch(inserts).await.unwrap();
-
-    let in_flight = {
-        let db = db.clone();
-        tokio::spawn(async move { db.query("SELECT SLEEP(60)".into()).await })
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    server.kill9();
-
-    let err = tokio::time::timeout(Duration::from_secs(20), in_flight)
-        .await
-        .expect("no hang")
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
-    let during = tokio::time::timeout(Duration::from_secs(20), db.query("SELECT 1".into()))
-        .await
-        .expect("no hang");
-    let kind = during.unwrap_err().kind();
-    assert!(
-        matches!(kind, ErrorKind::ConnectionLost | ErrorKind::Timeout),
-        "{kind:?}"
-    );
-
-    let mut server = tokio::task::spawn_blocking(move || server.restart().map(|()| server))
-        .await
-        .unwrap()
-        .unwrap();
-    let count: i64 = db
-        .query("SELECT COUNT(*) FROM kept".into())
-        .await
-        .unwrap()
-        .scalar()
-        .unwrap();
-    assert_eq!(
-        count, 100,
-        "every row committed before the kill is still there"
-    );
+    let mut server = dbx_tests::faults::kill_and_recover(db, server, "SELECT SLEEP(60)").await;
     server.kill9();
 }
 

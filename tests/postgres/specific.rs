@@ -230,57 +230,7 @@ async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
     config.pool.connect_timeout = Duration::from_secs(2);
     config.pool.acquire_timeout = Duration::from_secs(5);
     let db = Arc::new(PgAdapter::connect(config).await.unwrap());
-    db.execute("CREATE TABLE kept (n INT)".into())
-        .await
-        .unwrap();
-    let inserts = (0..100)
-        .map(|n| Statement::with_args("INSERT INTO kept VALUES (?)", [n]))
-        .collect();
-    db.batch(inserts).await.unwrap();
-
-    let in_flight = {
-        let db = db.clone();
-        tokio::spawn(async move { db.query("SELECT pg_sleep(60)".into()).await })
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let server = tokio::task::spawn_blocking(move || {
-        server.kill9();
-        server
-    })
-    .await
-    .unwrap();
-
-    // Bounded by the test, not by luck: the answer comes when the socket closes.
-    let err = tokio::time::timeout(Duration::from_secs(20), in_flight)
-        .await
-        .expect("no hang")
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
-    let during = tokio::time::timeout(Duration::from_secs(20), db.query("SELECT 1".into()))
-        .await
-        .expect("no hang");
-    let kind = during.unwrap_err().kind();
-    assert!(
-        matches!(kind, ErrorKind::ConnectionLost | ErrorKind::Timeout),
-        "{kind:?}"
-    );
-
-    let server = tokio::task::spawn_blocking(move || server.restart().map(|()| server))
-        .await
-        .unwrap()
-        .unwrap();
-    let count: i64 = db
-        .query("SELECT COUNT(*) FROM kept".into())
-        .await
-        .unwrap()
-        .scalar()
-        .unwrap();
-    assert_eq!(
-        count, 100,
-        "every row committed before the kill is still there"
-    );
-    drop(server);
+    drop(dbx_tests::faults::kill_and_recover(db, server, "SELECT pg_sleep(60)").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

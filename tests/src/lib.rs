@@ -6,6 +6,7 @@
 
 pub mod conformance;
 pub mod env;
+pub mod faults;
 mod harness;
 pub mod isolation;
 pub mod servers;
