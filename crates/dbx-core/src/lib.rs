@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod adapter;
+pub mod env;
 mod error;
 #[cfg(feature = "pool")]
 pub mod pool;

@@ -113,17 +113,11 @@ impl PoolSettings {
     /// Applies `DB_POOL_MIN`, `DB_POOL_MAX` and `DB_IDLE_TIMEOUT` (seconds, or a duration
     /// such as `30s`).
     pub fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<()> {
-        let number = |name: &str, value: &str| {
-            value
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| Error::Config(format!("{name}={value:?} is not a valid number")))
-        };
         if let Some(v) = get("DB_POOL_MIN") {
-            self.min_idle = number("DB_POOL_MIN", &v)?;
+            self.min_idle = crate::env::parse("DB_POOL_MIN", &v)?;
         }
         if let Some(v) = get("DB_POOL_MAX") {
-            self.max_size = number("DB_POOL_MAX", &v)?;
+            self.max_size = crate::env::parse("DB_POOL_MAX", &v)?;
         }
         if let Some(v) = get("DB_IDLE_TIMEOUT") {
             self.idle_timeout = Some(crate::serde_duration::parse(&v)?);

@@ -68,13 +68,6 @@ impl Default for MySqlConfig {
     }
 }
 
-fn env_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| Error::Config(format!("{name}={value:?} is not a valid number")))
-}
-
 impl MySqlConfig {
     /// A config from a URL.
     pub fn from_url(url: impl Into<String>) -> Self {
@@ -91,7 +84,7 @@ impl MySqlConfig {
             self.host = v;
         }
         if let Some(v) = get("MYSQL_PORT") {
-            self.port = env_number("MYSQL_PORT", &v)?;
+            self.port = dbx_core::env::parse("MYSQL_PORT", &v)?;
         }
         if let Some(v) = get("MYSQL_DATABASE") {
             self.database = Some(v);

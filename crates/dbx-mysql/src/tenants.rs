@@ -26,15 +26,7 @@ impl MySqlTenants {
     /// Tenants on `root`'s server, with `root`'s configured database prefix.
     pub fn new(root: MySqlAdapter, cache: TenantCacheConfig) -> Result<Self> {
         let prefix = root.shared.config.tenant_database_prefix.clone();
-        let valid = prefix.len() <= 16
-            && prefix
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !valid {
-            return Err(Error::Config(format!(
-                "tenant-database-prefix {prefix:?} must be at most 16 characters of a-z, 0-9 and '_'"
-            )));
-        }
+        dbx_core::tenancy::validate_prefix(&prefix, "tenant-database-prefix")?;
         if root.shared.home.is_none() {
             return Err(Error::Config(
                 "MySQL tenants need the root adapter to have a database (set `database`, or name one in the URL), \
@@ -51,18 +43,7 @@ impl MySqlTenants {
 
     /// The database name of a tenant.
     pub fn database_of(&self, id: &TenantId) -> Result<String> {
-        let name = format!("{}{}", self.prefix, id);
-        if name.len() > 64 {
-            return Err(Error::InvalidTenant {
-                id: id.to_string(),
-                reason: format!(
-                    "with the prefix {:?} the database name would be {} characters; MySQL allows 64",
-                    self.prefix,
-                    name.len()
-                ),
-            });
-        }
-        Ok(name)
+        dbx_core::tenancy::prefixed_name(&self.prefix, id, 64, "database")
     }
 
     /// The tenant cache's counters.

@@ -83,13 +83,6 @@ impl Default for PgConfig {
     }
 }
 
-fn env_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| Error::Config(format!("{name}={value:?} is not a valid number")))
-}
-
 impl PgConfig {
     /// A config from a URL.
     pub fn from_url(url: impl Into<String>) -> Self {
@@ -108,7 +101,7 @@ impl PgConfig {
             self.host = v;
         }
         if let Some(v) = get("POSTGRES_PORT") {
-            self.port = env_number("POSTGRES_PORT", &v)?;
+            self.port = dbx_core::env::parse("POSTGRES_PORT", &v)?;
         }
         if let Some(v) = get("POSTGRES_DB") {
             self.dbname = v;

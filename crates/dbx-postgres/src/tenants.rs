@@ -24,15 +24,7 @@ impl PgTenants {
     /// Tenants of `root`'s database, with `root`'s configured schema prefix.
     pub fn new(root: PgAdapter, cache: TenantCacheConfig) -> Result<Self> {
         let prefix = root.shared.config.tenant_schema_prefix.clone();
-        let valid = prefix.len() <= 16
-            && prefix
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !valid {
-            return Err(Error::Config(format!(
-                "tenant-schema-prefix {prefix:?} must be at most 16 characters of a-z, 0-9 and '_'"
-            )));
-        }
+        dbx_core::tenancy::validate_prefix(&prefix, "tenant-schema-prefix")?;
         Ok(Self {
             root,
             prefix,
@@ -42,19 +34,8 @@ impl PgTenants {
 
     /// The schema name of a tenant, unquoted.
     pub fn schema_of(&self, id: &TenantId) -> Result<String> {
-        let schema = format!("{}{}", self.prefix, id);
         // PostgreSQL truncates identifiers past 63 bytes, which could merge two tenants.
-        if schema.len() > 63 {
-            return Err(Error::InvalidTenant {
-                id: id.to_string(),
-                reason: format!(
-                    "with the prefix {:?} the schema name would be {} bytes; PostgreSQL allows 63",
-                    self.prefix,
-                    schema.len()
-                ),
-            });
-        }
-        Ok(schema)
+        dbx_core::tenancy::prefixed_name(&self.prefix, id, 63, "schema")
     }
 
     fn quoted(schema: &str) -> String {

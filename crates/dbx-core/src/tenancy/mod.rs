@@ -14,6 +14,37 @@ use crate::error::Result;
 pub use cache::{TenantCache, TenantCacheConfig, TenantCacheStats};
 pub use tenant_id::{MAX_TENANT_ID_LEN, TENANT_ID_RULE, TenantId};
 
+/// Checks a prefix for tenant schema or database names: at most 16 of `a-z`, `0-9`, `_`.
+/// `setting` names the configuration key in the error.
+pub fn validate_prefix(prefix: &str, setting: &str) -> Result<()> {
+    let valid = prefix.len() <= 16
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !valid {
+        return Err(crate::Error::Config(format!(
+            "{setting} {prefix:?} must be at most 16 characters of a-z, 0-9 and '_'"
+        )));
+    }
+    Ok(())
+}
+
+/// `prefix` + `id`, refused rather than truncated when longer than the backend's
+/// identifier limit (truncation could make two tenants share one name).
+pub fn prefixed_name(prefix: &str, id: &TenantId, limit: usize, what: &str) -> Result<String> {
+    let name = format!("{prefix}{id}");
+    if name.len() > limit {
+        return Err(crate::Error::InvalidTenant {
+            id: id.to_string(),
+            reason: format!(
+                "with the prefix {prefix:?} the {what} name would be {} bytes long; the limit is {limit}",
+                name.len()
+            ),
+        });
+    }
+    Ok(name)
+}
+
 /// How a backend isolates one tenant from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -55,4 +86,27 @@ pub trait TenantManager: Send + Sync + std::fmt::Debug {
     /// The tenant's adapter, opened on first access and cached after that.
     /// A tenant that does not exist is an `InvalidTenant` error.
     async fn tenant(&self, id: &TenantId) -> Result<Arc<dyn Adapter>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_follow_the_identifier_rule() {
+        assert!(validate_prefix("t_", "p").is_ok());
+        assert!(validate_prefix("", "p").is_ok());
+        let err = validate_prefix("T-", "tenant-schema-prefix").unwrap_err();
+        assert!(err.to_string().contains("tenant-schema-prefix"), "{err}");
+        assert!(validate_prefix(&"a".repeat(17), "p").is_err());
+    }
+
+    #[test]
+    fn long_names_are_refused_not_truncated() {
+        let id = TenantId::new("a".repeat(63)).unwrap();
+        assert_eq!(prefixed_name("", &id, 63, "schema").unwrap().len(), 63);
+        let err = prefixed_name("t_", &id, 63, "schema").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidTenant);
+        assert!(err.to_string().contains("65 bytes"), "{err}");
+    }
 }
