@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 /// Pool limits and timeouts.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(default, rename_all = "kebab-case", deny_unknown_fields)
@@ -33,21 +34,25 @@ pub struct PoolSettings {
     ///
     /// Default: 10 s.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_duration::plain"))]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub connect_timeout: Duration,
     /// Longest wait for a free connection when all are in use.
     ///
     /// Default: 30 s.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_duration::plain"))]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub acquire_timeout: Duration,
     /// A connection unused this long is closed.
     ///
     /// Default: 10 minutes.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_duration::option"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub idle_timeout: Option<Duration>,
     /// A connection older than this is closed when next returned or checked.
     ///
     /// Default: 30 minutes.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_duration::option"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub max_lifetime: Option<Duration>,
 }
 

@@ -8,6 +8,7 @@ use dbx_core::{Error, Result};
 /// Give either `url` or the parts; a URL wins over the parts.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(default, rename_all = "kebab-case", deny_unknown_fields)

@@ -46,11 +46,6 @@ impl MySqlTenants {
         dbx_core::tenancy::prefixed_name(&self.prefix, id, 64, "database")
     }
 
-    /// The tenant cache's counters.
-    pub fn cache_stats(&self) -> TenantCacheStats {
-        self.cache.stats()
-    }
-
     async fn exists(&self, database: &str) -> Result<bool> {
         let mut conn = self.root.checkout().await?;
         let found: Option<String> = conn
@@ -151,5 +146,13 @@ impl TenantManager for MySqlTenants {
                 Ok(Arc::new(self.root.with_database(database.clone())) as Arc<dyn Adapter>)
             })
             .await
+    }
+
+    fn cache_stats(&self) -> TenantCacheStats {
+        self.cache.stats()
+    }
+
+    async fn close_all(&self) {
+        self.cache.close_all().await;
     }
 }

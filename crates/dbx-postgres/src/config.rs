@@ -6,6 +6,7 @@ use dbx_core::{Error, Result};
 /// Whether to use TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum SslMode {
     /// Plain TCP.
@@ -22,6 +23,7 @@ pub enum SslMode {
 /// Give either `url` or the parts; a URL wins over the parts.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(default, rename_all = "kebab-case", deny_unknown_fields)

@@ -44,11 +44,6 @@ impl PgTenants {
         format!("\"{schema}\"")
     }
 
-    /// The tenant cache's counters.
-    pub fn cache_stats(&self) -> TenantCacheStats {
-        self.cache.stats()
-    }
-
     async fn exists(&self, schema: &str) -> Result<bool> {
         let conn = self.root.checkout().await?;
         let row = conn
@@ -146,5 +141,13 @@ impl TenantManager for PgTenants {
                 Ok(Arc::new(self.root.with_search_path(Self::quoted(&schema))) as Arc<dyn Adapter>)
             })
             .await
+    }
+
+    fn cache_stats(&self) -> TenantCacheStats {
+        self.cache.stats()
+    }
+
+    async fn close_all(&self) {
+        self.cache.close_all().await;
     }
 }

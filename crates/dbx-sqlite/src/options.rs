@@ -6,6 +6,7 @@ use std::time::Duration;
 /// SQLite's `journal_mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum JournalMode {
     /// Write-ahead log: readers never block the writer and the writer never blocks readers.
@@ -33,6 +34,7 @@ impl JournalMode {
 /// SQLite's `synchronous` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Synchronous {
     /// No syncs; fastest, loses data on power failure.
@@ -67,6 +69,7 @@ impl Synchronous {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(default, rename_all = "kebab-case", deny_unknown_fields)
@@ -93,6 +96,7 @@ pub struct SqliteOptions {
     ///
     /// Default: 5 s.
     #[cfg_attr(feature = "serde", serde(with = "dbx_core::serde_duration::plain"))]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub busy_timeout: Duration,
     /// Read connections that may run at once, beside the one writer. They are opened on
     /// demand. In-memory databases use the writer only.

@@ -68,19 +68,9 @@ impl SqliteTenants {
         self.dir.join(format!("{id}.db"))
     }
 
-    /// The tenant cache's counters.
-    pub fn cache_stats(&self) -> TenantCacheStats {
-        self.cache.stats()
-    }
-
     /// Applies pending cache evictions now.
     pub async fn run_pending_evictions(&self) {
         self.cache.run_pending_tasks().await;
-    }
-
-    /// Closes every open tenant.
-    pub async fn close_all(&self) {
-        self.cache.close_all().await;
     }
 
     async fn exists(&self, id: &TenantId) -> Result<bool> {
@@ -185,5 +175,13 @@ impl TenantManager for SqliteTenants {
                 self.open_tenant(id, false).await
             })
             .await
+    }
+
+    fn cache_stats(&self) -> TenantCacheStats {
+        self.cache.stats()
+    }
+
+    async fn close_all(&self) {
+        self.cache.close_all().await;
     }
 }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 /// Size and idle limits of a [`TenantCache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(
     feature = "serde",
     serde(default, rename_all = "kebab-case", deny_unknown_fields)
@@ -28,6 +29,7 @@ pub struct TenantCacheConfig {
     ///
     /// Default: 10 minutes.
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_duration::option"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub time_to_idle: Option<Duration>,
 }
 
@@ -43,7 +45,8 @@ impl Default for TenantCacheConfig {
 /// Counters of a [`TenantCache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TenantCacheStats {
-    /// Tenants open now.
+    /// Tenants open now. Removals count when the cache applies them, so just after an
+    /// eviction this may still include the evicted tenant.
     pub open: u64,
     /// Lookups that found the tenant open.
     pub hits: u64,
@@ -64,18 +67,25 @@ pub struct TenantCache {
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: Arc<AtomicU64>,
+    /// Entries that left the cache for any reason. moka updates its own entry count only at
+    /// maintenance time, so `open` is kept as misses minus removals instead.
+    removed: Arc<AtomicU64>,
 }
 
 impl TenantCache {
     /// An empty cache with the given limits.
     pub fn new(config: TenantCacheConfig) -> Self {
         let evictions = Arc::new(AtomicU64::new(0));
-        let counter = evictions.clone();
+        let removed = Arc::new(AtomicU64::new(0));
+        let (evicted, gone) = (evictions.clone(), removed.clone());
         let mut builder = Cache::builder()
             .max_capacity(config.capacity)
             .eviction_listener(move |_id: Arc<TenantId>, _adapter, cause: RemovalCause| {
                 if cause.was_evicted() {
-                    counter.fetch_add(1, Ordering::Relaxed);
+                    evicted.fetch_add(1, Ordering::Relaxed);
+                }
+                if cause != RemovalCause::Replaced {
+                    gone.fetch_add(1, Ordering::Relaxed);
                 }
             });
         if let Some(idle) = config.time_to_idle {
@@ -86,6 +96,7 @@ impl TenantCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions,
+            removed,
         }
     }
 
@@ -138,7 +149,10 @@ impl TenantCache {
     /// The counters.
     pub fn stats(&self) -> TenantCacheStats {
         TenantCacheStats {
-            open: self.cache.entry_count(),
+            open: self
+                .misses
+                .load(Ordering::Relaxed)
+                .saturating_sub(self.removed.load(Ordering::Relaxed)),
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             evictions: self.evictions.load(Ordering::Relaxed),

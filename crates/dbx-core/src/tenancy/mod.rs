@@ -86,6 +86,12 @@ pub trait TenantManager: Send + Sync + std::fmt::Debug {
     /// The tenant's adapter, opened on first access and cached after that.
     /// A tenant that does not exist is an `InvalidTenant` error.
     async fn tenant(&self, id: &TenantId) -> Result<Arc<dyn Adapter>>;
+
+    /// The counters of the tenant cache.
+    fn cache_stats(&self) -> TenantCacheStats;
+
+    /// Closes every open tenant and empties the cache.
+    async fn close_all(&self);
 }
 
 #[cfg(test)]

@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+mod instrument;
+mod open;
+mod service;
+mod stats;
+
+pub use config::{DbxConfig, Overrides};
+pub use service::{AdapterHealth, AdapterSetup, DatabaseService, ServiceBuilder};
+pub use stats::{AdapterStats, ServiceStats};

@@ -1,0 +1,1 @@
+//! Configuration: file, environment, defaults and precedence.
