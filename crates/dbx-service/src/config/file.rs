@@ -8,10 +8,45 @@ fn line_of(text: &str, byte: usize) -> usize {
     text[..byte.min(text.len())].matches('\n').count() + 1
 }
 
+/// Where a TOML comment starts on `line`: the first `#` outside a quoted string.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (Some('"'), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(q), c) if c == q && !escaped => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => return Some(i),
+            _ => {}
+        }
+        escaped = false;
+    }
+    None
+}
+
 /// Replaces `${VAR}` with the variable's value and `${VAR:-default}` with the value or, when
-/// the variable is unset or empty, the default. `$${` stands for a literal `${`.
-/// A variable that is unset and has no default is an error naming it and its line.
+/// the variable is unset or empty, the default. `$${` stands for a literal `${`. Comments are
+/// left as they are. A variable that is unset and has no default is an error naming it and
+/// its line.
 pub fn substitute(text: &str, get: &impl Fn(&str) -> Option<String>) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        let code_end = comment_start(line).unwrap_or(line.len());
+        out.push_str(&substitute_line(&line[..code_end], number + 1, get)?);
+        out.push_str(&line[code_end..]);
+    }
+    Ok(out)
+}
+
+fn substitute_line(
+    text: &str,
+    line: usize,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {
@@ -27,7 +62,6 @@ pub fn substitute(text: &str, get: &impl Fn(&str) -> Option<String>) -> Result<S
             rest = &tail[1..];
             continue;
         };
-        let line = line_of(text, text.len() - tail.len());
         let close = body_and_more.find('}').ok_or_else(|| {
             Error::Config(format!(
                 "line {line}: `${{` is not closed by `}}`; write $${{ for a literal ${{"
@@ -131,5 +165,14 @@ mod tests {
         );
         assert!(substitute("${HOST", &env).is_err());
         assert!(substitute("${not a name}", &env).is_err());
+        // Comments are not substituted; a `#` inside a string is not a comment.
+        assert_eq!(
+            substitute("# see ${UNSET}\n", &env).unwrap(),
+            "# see ${UNSET}\n"
+        );
+        assert_eq!(
+            substitute("a = \"#${HOST}\" # ${UNSET}", &env).unwrap(),
+            "a = \"#db.internal\" # ${UNSET}"
+        );
     }
 }
