@@ -1,6 +1,7 @@
 //! DatabaseService and its configuration, on SQLite.
 
 mod config;
+mod deploy;
 
 use std::path::Path;
 use std::sync::Arc;

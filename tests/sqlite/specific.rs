@@ -443,3 +443,47 @@ async fn every_documented_type_round_trips() {
         dbx_tests::types_doc::round_trip(&db, &dbx_tests::types_doc::rows("SQLite")).await;
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+#[tokio::test]
+async fn idle_tenants_are_closed_after_time_to_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let idle = Duration::from_millis(100);
+    let tenants = SqliteTenants::open(
+        dir.path(),
+        SqliteOptions::default(),
+        TenantCacheConfig {
+            capacity: 100,
+            time_to_idle: Some(idle),
+        },
+    )
+    .await
+    .unwrap();
+    let id = TenantId::new("sleepy").unwrap();
+    tenants.create_tenant(&id).await.unwrap();
+    tenants
+        .tenant(&id)
+        .await
+        .unwrap()
+        .query("SELECT 1".into())
+        .await
+        .unwrap();
+    // Poll rather than time: the tenant must leave the cache once it has sat idle.
+    let mut stats = tenants.cache_stats();
+    for _ in 0..100 {
+        tokio::time::sleep(idle).await;
+        tenants.run_pending_evictions().await;
+        stats = tenants.cache_stats();
+        if stats.evictions >= 1 {
+            break;
+        }
+    }
+    assert_eq!((stats.open, stats.evictions), (0, 1), "{stats:?}");
+    // And it comes back on the next access.
+    tenants
+        .tenant(&id)
+        .await
+        .unwrap()
+        .query("SELECT 1".into())
+        .await
+        .unwrap();
+}

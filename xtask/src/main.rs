@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's automation, in Rust instead of shell scripts.
 
 mod ci;
+mod config_schema;
 mod servers;
 mod test;
 mod util;
@@ -15,6 +16,7 @@ tasks:
   lint    cargo fmt --check, clippy -D warnings and the Cargo.lock rules
   ci      lint, then test
   servers start throwaway PostgreSQL and MariaDB servers and print their URLs
+  config-schema  regenerate deploy/ (JSON Schema, Helm values schema, Rancher questions)
 ";
 
 fn main() -> Result<()> {
@@ -27,6 +29,7 @@ fn main() -> Result<()> {
         "lint" => ci::lint(),
         "ci" => ci::run(rest),
         "servers" => servers::serve_until_interrupted(),
+        "config-schema" => config_schema::run_task(),
         "" | "help" | "-h" | "--help" => {
             eprint!("{USAGE}");
             Ok(())

@@ -3,6 +3,11 @@
 
 pub use dbx_core::*;
 
+/// The service an application holds: adapters from configuration, tenants, health, stats.
+pub use dbx_service as service;
+#[doc(inline)]
+pub use dbx_service::{DatabaseService, DbxConfig};
+
 /// The SQLite adapter.
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
