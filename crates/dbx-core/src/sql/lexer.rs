@@ -118,6 +118,52 @@ pub fn is_transaction_control(sql: &str, dialect: Dialect) -> bool {
     }
 }
 
+/// Splits `sql` into statements at the `;`s that are outside literals, quoted identifiers
+/// and comments. Statements are trimmed; empty ones (`;;`, a trailing `;`, only comments) are
+/// dropped.
+pub fn split_statements(sql: &str, dialect: Dialect) -> Vec<&str> {
+    let mut lexer = Lexer {
+        bytes: sql.as_bytes(),
+        pos: 0,
+        dialect,
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut has_code = false;
+    while let Some(b) = lexer.peek(0) {
+        if lexer.skip_comment() {
+            continue;
+        }
+        if lexer.skip_quoted() {
+            has_code = true;
+            continue;
+        }
+        if dialect == Dialect::Postgres
+            && b == b'$'
+            && !lexer.prev_is_ident()
+            && lexer.dollar_quote_from(lexer.pos)
+        {
+            has_code = true;
+            continue;
+        }
+        if b == b';' {
+            if has_code {
+                out.push(sql[start..lexer.pos].trim());
+            }
+            lexer.pos += 1;
+            start = lexer.pos;
+            has_code = false;
+            continue;
+        }
+        has_code |= !b.is_ascii_whitespace();
+        lexer.pos += 1;
+    }
+    if has_code {
+        out.push(sql[start..].trim());
+    }
+    out
+}
+
 /// The error a pooled adapter gives for a transaction-control statement.
 pub fn refuse_transaction_control(sql: &str, dialect: Dialect) -> crate::Result<()> {
     if is_transaction_control(sql, dialect) {

@@ -234,3 +234,22 @@ fn transaction_control_statements() {
         assert!(!is_transaction_control(sql, Dialect::Sqlite), "{sql}");
     }
 }
+
+#[test]
+fn statements_split_only_outside_literals_and_comments() {
+    let sql = "CREATE TABLE t (a); INSERT INTO t VALUES ('x;y'); -- c; d\n /* e; */ SELECT \"a;b\" FROM t;;  ";
+    assert_eq!(
+        split_statements(sql, Dialect::Sqlite),
+        [
+            "CREATE TABLE t (a)",
+            "INSERT INTO t VALUES ('x;y')",
+            "-- c; d\n /* e; */ SELECT \"a;b\" FROM t"
+        ]
+    );
+    assert!(split_statements("  ; -- nothing\n", Dialect::Sqlite).is_empty());
+    assert_eq!(
+        split_statements("DO $$ BEGIN; END $$; SELECT 1", Dialect::Postgres).len(),
+        2
+    );
+    assert_eq!(split_statements("SELECT 1", Dialect::Mysql), ["SELECT 1"]);
+}

@@ -6,5 +6,5 @@ mod lexer;
 pub use bind::{NativeStatement, to_native};
 pub use lexer::{
     Dialect, MAX_PARAMETER_INDEX, Placeholder, PlaceholderKind, is_transaction_control,
-    leading_keyword, may_have_placeholders, refuse_transaction_control, scan,
+    leading_keyword, may_have_placeholders, refuse_transaction_control, scan, split_statements,
 };

@@ -1,0 +1,144 @@
+//! The Hrana server: [`router`] and [`serve`].
+
+mod baton;
+mod errors;
+mod http;
+mod stream;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use dbx_core::Adapter;
+
+pub use stream::Version;
+
+/// Per-stream limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// SQL texts a stream may store with `store_sql`.
+    ///
+    /// Default: 50.
+    pub max_stored_sql: usize,
+    /// Bytes of one stored SQL text.
+    ///
+    /// Default: 64 KiB.
+    pub max_sql_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_stored_sql: 50,
+            max_sql_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Server settings. Every limit is explicit; exceeding one is a documented error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// An HTTP stream unused this long expires, rolling back its open transaction.
+    ///
+    /// Default: 10 s.
+    pub stream_idle_timeout: Duration,
+    /// How long an expired stream still answers `STREAM_EXPIRED` rather than "invalid baton".
+    ///
+    /// Default: 300 s.
+    pub stream_tombstone: Duration,
+    /// Open HTTP streams at most; beyond, new streams get 503 `STREAMS_EXHAUSTED`.
+    ///
+    /// Default: 1,000.
+    pub max_streams: usize,
+    /// Bytes of a request body at most; beyond, 413.
+    ///
+    /// Default: 10 MiB.
+    pub max_body_bytes: usize,
+    /// Per-stream limits.
+    pub limits: Limits,
+    /// Sent as `base_url` in every response, for sticky routing.
+    ///
+    /// Default: none.
+    pub base_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            stream_idle_timeout: Duration::from_secs(10),
+            stream_tombstone: Duration::from_secs(300),
+            max_streams: 1000,
+            max_body_bytes: 10 * 1024 * 1024,
+            limits: Limits::default(),
+            base_url: None,
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct ServerState {
+    adapter: Arc<dyn Adapter>,
+    config: Config,
+    baton_key: baton::BatonKey,
+    streams: tokio::sync::Mutex<http::Streams>,
+}
+
+impl ServerState {
+    /// A server over `adapter`. If a tokio runtime is running, a task expires idle streams
+    /// every second (requests also expire them as they look streams up).
+    pub fn new(adapter: Arc<dyn Adapter>, config: Config) -> Arc<Self> {
+        let state = Arc::new(Self {
+            adapter,
+            config,
+            baton_key: baton::BatonKey::random(),
+            streams: tokio::sync::Mutex::new(http::Streams::default()),
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&state);
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let Some(state) = weak.upgrade() else { return };
+                    state.streams.lock().await.sweep(&state.config);
+                }
+            });
+        }
+        state
+    }
+}
+
+async fn probe_v2() -> &'static str {
+    "Hello, this is HTTP API v2 (Hrana over HTTP)"
+}
+
+async fn probe_v3() -> &'static str {
+    "Hello, this is HTTP API v3 (Hrana over HTTP)"
+}
+
+/// The Hrana routes: the `/v2` and `/v3` probes and JSON pipelines. `/v3-protobuf` answers
+/// 404 until protobuf lands, so that probing clients fall back to JSON.
+pub fn router(state: Arc<ServerState>) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/v2", get(probe_v2))
+        .route("/v3", get(probe_v3))
+        .route("/v2/pipeline", post(http::pipeline_v2))
+        .route("/v3/pipeline", post(http::pipeline_v3))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,344 @@
+//! One Hrana stream: a dedicated dbx connection and the SQL texts stored on it.
+
+use std::collections::HashMap;
+
+use dbx_core::sql::{Dialect, leading_keyword, split_statements};
+use dbx_core::{Connection, ResultSet, Statement};
+
+use super::Limits;
+use super::errors::stmt_error;
+use crate::proto::{
+    self, Batch, BatchCond, BatchResult, Col, Stmt, StmtResult, StreamRequest, StreamResponse,
+};
+
+/// The protocol version a request arrived under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Version {
+    /// Hrana 2 (`/v2/...`).
+    V2,
+    /// Hrana 3 (`/v3/...`).
+    V3,
+}
+
+/// Why a request failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The request failed; the stream and the rest of the pipeline go on.
+    Request(proto::Error),
+    /// The client broke the protocol; the whole pipeline fails with 400 and the stream is
+    /// dropped, as the spec says.
+    Protocol(String),
+}
+
+fn request_error(code: &str, message: impl Into<String>) -> Failure {
+    Failure::Request(proto::Error::new(code, message))
+}
+
+/// A stream's state.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    conn: Box<dyn Connection>,
+    sqls: HashMap<i32, String>,
+    dialect: Dialect,
+}
+
+impl Stream {
+    pub(crate) fn new(conn: Box<dyn Connection>) -> Self {
+        let dialect = conn.kind().dialect();
+        Self {
+            conn,
+            sqls: HashMap::new(),
+            dialect,
+        }
+    }
+
+    fn sql_of(&self, sql: Option<String>, sql_id: Option<i32>) -> Result<String, Failure> {
+        match (sql, sql_id) {
+            (Some(sql), None) => Ok(sql),
+            (None, Some(id)) => self.sqls.get(&id).cloned().ok_or_else(|| {
+                Failure::Protocol(format!(
+                    "SQL text with id {id} was not stored on this stream"
+                ))
+            }),
+            (Some(_), Some(_)) => Err(Failure::Protocol(
+                "a statement gives both `sql` and `sql_id`; give one".into(),
+            )),
+            (None, None) => Err(Failure::Protocol(
+                "a statement gives neither `sql` nor `sql_id`".into(),
+            )),
+        }
+    }
+
+    /// Runs one request. `close` is answered here; the caller drops the stream.
+    pub(crate) async fn handle(
+        &mut self,
+        req: StreamRequest,
+        version: Version,
+        limits: &Limits,
+    ) -> Result<StreamResponse, Failure> {
+        match req {
+            StreamRequest::Close {} => Ok(StreamResponse::Close {}),
+            StreamRequest::Execute { stmt } => {
+                let result = self.execute(stmt).await.map_err(Failure::Request)?;
+                Ok(StreamResponse::Execute { result })
+            }
+            StreamRequest::Batch { batch } => Ok(StreamResponse::Batch {
+                result: self.batch(batch, version).await?,
+            }),
+            StreamRequest::Sequence { sql, sql_id } => {
+                let sql = self.sql_of(sql, sql_id)?;
+                for part in split_statements(&sql, self.dialect) {
+                    let stmt = Statement::new(shim(part, self.dialect));
+                    self.conn
+                        .execute(stmt)
+                        .await
+                        .map_err(|e| Failure::Request(stmt_error(&e)))?;
+                }
+                Ok(StreamResponse::Sequence {})
+            }
+            StreamRequest::Describe { .. } => Err(request_error(
+                "SQL_NOT_SUPPORTED",
+                "describe is not supported by this server yet; run the statement instead",
+            )),
+            StreamRequest::StoreSql { sql_id, sql } => {
+                if self.sqls.contains_key(&sql_id) {
+                    return Err(Failure::Protocol(format!(
+                        "SQL text with id {sql_id} is already stored"
+                    )));
+                }
+                if self.sqls.len() >= limits.max_stored_sql {
+                    return Err(request_error(
+                        "SQL_STORE_TOO_MANY",
+                        format!(
+                            "a stream may store at most {} SQL texts; close some with close_sql",
+                            limits.max_stored_sql
+                        ),
+                    ));
+                }
+                if sql.len() > limits.max_sql_bytes {
+                    return Err(request_error(
+                        "SQL_STORE_TOO_LARGE",
+                        format!(
+                            "a stored SQL text may have at most {} bytes; this one has {}",
+                            limits.max_sql_bytes,
+                            sql.len()
+                        ),
+                    ));
+                }
+                self.sqls.insert(sql_id, sql);
+                Ok(StreamResponse::StoreSql {})
+            }
+            StreamRequest::CloseSql { sql_id } => {
+                self.sqls.remove(&sql_id);
+                Ok(StreamResponse::CloseSql {})
+            }
+            StreamRequest::GetAutocommit {} => {
+                if version < Version::V3 {
+                    return Err(Failure::Protocol(
+                        "The `get_autocommit` request is only supported in protocol version hrana3 and higher".into(),
+                    ));
+                }
+                Ok(StreamResponse::GetAutocommit {
+                    is_autocommit: self.conn.is_autocommit(),
+                })
+            }
+        }
+    }
+
+    async fn execute(&mut self, stmt: Stmt) -> Result<StmtResult, proto::Error> {
+        let want_rows = stmt.want_rows.unwrap_or(true);
+        let sql = self.sql_of(stmt.sql, stmt.sql_id).map_err(|f| match f {
+            Failure::Request(e) => e,
+            Failure::Protocol(m) => proto::Error::new("SQL_INPUT_ERROR", m),
+        })?;
+        let parts = split_statements(&sql, self.dialect);
+        match parts.len() {
+            0 => {
+                return Err(proto::Error::new(
+                    "SQL_NO_STATEMENT",
+                    "the SQL text holds no statement",
+                ));
+            }
+            1 => {}
+            n => {
+                return Err(proto::Error::new(
+                    "SQL_MANY_STATEMENTS",
+                    format!(
+                        "the SQL text holds {n} statements; execute takes one (use sequence or batch)"
+                    ),
+                ));
+            }
+        }
+        let mut statement = Statement::new(shim(&sql, self.dialect));
+        statement.params.positional = stmt.args.into_iter().map(Into::into).collect();
+        for arg in stmt.named_args {
+            statement.params.insert_named(&arg.name, arg.value.into());
+        }
+        let result = self
+            .conn
+            .query(statement)
+            .await
+            .map_err(|e| stmt_error(&e))?;
+        Ok(to_result(result, want_rows))
+    }
+
+    async fn batch(&mut self, batch: Batch, version: Version) -> Result<BatchResult, Failure> {
+        for (i, step) in batch.steps.iter().enumerate() {
+            if let Some(cond) = &step.condition {
+                check_condition(cond, i, version)?;
+            }
+        }
+        let mut result = BatchResult::default();
+        // None: skipped; Some(true): ran and succeeded; Some(false): ran and failed.
+        let mut outcomes: Vec<Option<bool>> = Vec::with_capacity(batch.steps.len());
+        for step in batch.steps {
+            let run = step
+                .condition
+                .as_ref()
+                .is_none_or(|c| evaluate(c, &outcomes, self.conn.is_autocommit()));
+            if !run {
+                outcomes.push(None);
+                result.step_results.push(None);
+                result.step_errors.push(None);
+                continue;
+            }
+            match self.execute(step.stmt).await {
+                Ok(r) => {
+                    outcomes.push(Some(true));
+                    result.step_results.push(Some(r));
+                    result.step_errors.push(None);
+                }
+                Err(e) => {
+                    outcomes.push(Some(false));
+                    result.step_results.push(None);
+                    result.step_errors.push(Some(e));
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// Conditions may only refer to earlier steps, and `is_autocommit` needs v3.
+fn check_condition(cond: &BatchCond, index: usize, version: Version) -> Result<(), Failure> {
+    match cond {
+        BatchCond::Ok { step } | BatchCond::Error { step } => {
+            if usize::try_from(*step).map_or(true, |s| s >= index) {
+                return Err(Failure::Protocol(format!(
+                    "Invalid reference to step in a batch condition: step {index} refers to step {step}"
+                )));
+            }
+            Ok(())
+        }
+        BatchCond::Not { cond } => check_condition(cond, index, version),
+        BatchCond::And { conds } | BatchCond::Or { conds } => conds
+            .iter()
+            .try_for_each(|c| check_condition(c, index, version)),
+        BatchCond::IsAutocommit {} if version < Version::V3 => Err(Failure::Protocol(
+            "The `is_autocommit` condition is only supported in protocol version hrana3 and higher"
+                .into(),
+        )),
+        BatchCond::IsAutocommit {} => Ok(()),
+    }
+}
+
+fn evaluate(cond: &BatchCond, outcomes: &[Option<bool>], autocommit: bool) -> bool {
+    let outcome = |step: u32| {
+        usize::try_from(step)
+            .ok()
+            .and_then(|s| outcomes.get(s).copied())
+            .flatten()
+    };
+    match cond {
+        BatchCond::Ok { step } => outcome(*step) == Some(true),
+        // A skipped step is neither ok nor error, as the spec says.
+        BatchCond::Error { step } => outcome(*step) == Some(false),
+        BatchCond::Not { cond } => !evaluate(cond, outcomes, autocommit),
+        BatchCond::And { conds } => conds.iter().all(|c| evaluate(c, outcomes, autocommit)),
+        BatchCond::Or { conds } => conds.iter().any(|c| evaluate(c, outcomes, autocommit)),
+        BatchCond::IsAutocommit {} => autocommit,
+    }
+}
+
+/// Dialect shims for what clients send. The Rust libsql crate sends `BEGIN READONLY` and the
+/// JS client `BEGIN TRANSACTION READONLY`; stock SQLite rejects the first and reads the
+/// second as a transaction name, so both become a deferred transaction, as libSQL does.
+fn shim(sql: &str, dialect: Dialect) -> String {
+    if dialect == Dialect::Sqlite && leading_keyword(sql, dialect).as_deref() == Some("BEGIN") {
+        let words: Vec<String> = sql
+            .split_whitespace()
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let readonly = matches!(words.as_slice(), [b, r] if b == "BEGIN" && r == "READONLY")
+            || matches!(words.as_slice(), [b, t, r] if b == "BEGIN" && t == "TRANSACTION" && r == "READONLY");
+        if readonly {
+            return "BEGIN DEFERRED".to_owned();
+        }
+    }
+    sql.to_owned()
+}
+
+fn to_result(rs: ResultSet, want_rows: bool) -> StmtResult {
+    let cols = rs
+        .columns
+        .iter()
+        .map(|c| Col {
+            name: Some(c.name.clone()),
+            decltype: c.decltype.clone(),
+        })
+        .collect();
+    let rows = if want_rows {
+        rs.rows
+            .into_iter()
+            .map(|r| r.into_values().into_iter().map(Into::into).collect())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    StmtResult {
+        cols,
+        rows,
+        affected_row_count: rs.rows_affected,
+        last_insert_rowid: rs.last_insert_id.map(|id| id.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readonly_begins_become_deferred_on_sqlite() {
+        assert_eq!(shim("BEGIN READONLY", Dialect::Sqlite), "BEGIN DEFERRED");
+        assert_eq!(
+            shim("begin transaction readonly", Dialect::Sqlite),
+            "BEGIN DEFERRED"
+        );
+        assert_eq!(shim("BEGIN IMMEDIATE", Dialect::Sqlite), "BEGIN IMMEDIATE");
+        assert_eq!(
+            shim("SELECT 'BEGIN READONLY'", Dialect::Sqlite),
+            "SELECT 'BEGIN READONLY'"
+        );
+    }
+
+    #[test]
+    fn conditions_follow_the_spec() {
+        let outcomes = [Some(true), Some(false), None];
+        assert!(evaluate(&BatchCond::Ok { step: 0 }, &outcomes, true));
+        assert!(evaluate(&BatchCond::Error { step: 1 }, &outcomes, true));
+        // A skipped step is neither ok nor an error.
+        assert!(!evaluate(&BatchCond::Error { step: 2 }, &outcomes, true));
+        assert!(!evaluate(&BatchCond::Ok { step: 2 }, &outcomes, true));
+        assert!(evaluate(&BatchCond::And { conds: vec![] }, &outcomes, true));
+        assert!(!evaluate(&BatchCond::Or { conds: vec![] }, &outcomes, true));
+        assert!(!evaluate(
+            &BatchCond::Not {
+                cond: Box::new(BatchCond::IsAutocommit {})
+            },
+            &outcomes,
+            true
+        ));
+        assert!(check_condition(&BatchCond::Ok { step: 3 }, 3, Version::V3).is_err());
+        assert!(check_condition(&BatchCond::IsAutocommit {}, 3, Version::V2).is_err());
+    }
+}
