@@ -440,3 +440,69 @@ async fn body_and_stream_limits_are_enforced() {
     assert_eq!(third.headers.get(header::RETRY_AFTER).unwrap(), "1");
     assert_eq!(third.json()["code"], "STREAMS_EXHAUSTED");
 }
+
+#[tokio::test]
+async fn the_cursor_streams_entries_for_the_steps_that_ran() {
+    let s = server().await;
+    let body = json!({"baton": null, "batch": {"steps": [
+        {"stmt": {"sql": "SELECT 1 AS a UNION ALL SELECT 2"}},
+        {"condition": {"type": "error", "step": 0}, "stmt": {"sql": "SELECT 'skipped'"}},
+        {"stmt": {"sql": "SELECT * FROM missing"}},
+    ]}})
+    .to_string();
+    let reply = call(&s, "POST", "/v3/cursor", body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let lines: Vec<Value> = reply
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines[0]["baton"].is_string());
+    let types: Vec<&str> = lines[1..]
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["step_begin", "row", "row", "step_end", "step_error"]
+    );
+    assert_eq!(lines[1]["step"], 0);
+    assert_eq!(lines[3]["row"][0], int(2));
+    assert_eq!(lines[5]["step"], 2);
+    assert_eq!(lines[5]["error"]["code"], "SQLITE_ERROR");
+}
+
+#[tokio::test]
+async fn describe_reports_parameters_columns_and_kind() {
+    let s = server().await;
+    let reply = pipeline(&s, "v2", None, json!([
+        execute("CREATE TABLE t (a TEXT, b int NOT NULL, c FURRY BUNNY)"),
+        {"type": "describe", "sql": "SELECT a, b, c, ?1 + 1 AS d FROM t WHERE b = :b AND a = ?"},
+        {"type": "describe", "sql": "EXPLAIN QUERY PLAN SELECT 1"},
+        {"type": "describe", "sql": "UPDATE t SET a = 'x'"},
+        {"type": "close"}
+    ])).await.json();
+    let d = &reply["results"][1]["response"]["result"];
+    assert_eq!(
+        d["params"],
+        json!([{"name": "?1"}, {"name": ":b"}, {"name": null}])
+    );
+    assert_eq!(
+        d["cols"],
+        json!([{"name": "a", "decltype": "TEXT"}, {"name": "b", "decltype": "INT"}, {"name": "c", "decltype": "FURRY BUNNY"}, {"name": "d", "decltype": null}])
+    );
+    assert_eq!(
+        (d["is_explain"].as_bool(), d["is_readonly"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(
+        reply["results"][2]["response"]["result"]["is_explain"],
+        true
+    );
+    assert_eq!(
+        reply["results"][3]["response"]["result"]["is_readonly"],
+        false
+    );
+}
+
+mod libsql_client;

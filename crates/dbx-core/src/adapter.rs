@@ -142,6 +142,19 @@ pub trait Adapter: Send + Sync + fmt::Debug {
     async fn close(&self);
 }
 
+/// What a statement would do, found by preparing it without running it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Description {
+    /// Parameter i is position i+1; its name with the sigil, or `None` for `?`.
+    pub params: Vec<Option<String>>,
+    /// The result columns.
+    pub columns: Vec<crate::row::Column>,
+    /// Whether it is an `EXPLAIN`.
+    pub is_explain: bool,
+    /// Whether it only reads.
+    pub is_readonly: bool,
+}
+
 /// A dedicated session: one backend connection, held until dropped.
 ///
 /// Statements may include `BEGIN`, `COMMIT`, `ROLLBACK` and `SAVEPOINT`; the session tracks
@@ -169,6 +182,15 @@ pub trait Connection: Send + fmt::Debug {
 
     /// Starts a transaction on this session.
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>>;
+
+    /// Prepares `sql` without running it and says what it takes and returns.
+    async fn describe(&mut self, sql: &str) -> Result<Description> {
+        let _ = sql;
+        Err(Error::Unsupported {
+            backend: self.kind(),
+            what: "describing a statement without running it".to_owned(),
+        })
+    }
 }
 
 /// An open transaction. Dropping it without [`commit`](Transaction::commit) rolls it back.

@@ -15,7 +15,7 @@ pub mod tenancy;
 pub mod txn;
 mod value;
 
-pub use adapter::{Adapter, AdapterKind, Connection, Health, PoolStatus, Transaction};
+pub use adapter::{Adapter, AdapterKind, Connection, Description, Health, PoolStatus, Transaction};
 pub use error::{DatabaseError, Error, ErrorKind, Result};
 pub use row::{Column, ExecResult, ResultSet, Row, RowIndex};
 pub use schema::{ColumnSchema, ForeignKeySchema, IndexSchema, TableInfo, TableKind, TableSchema};

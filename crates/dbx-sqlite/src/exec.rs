@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use dbx_core::Description;
 use dbx_core::sql::{Dialect, leading_keyword, to_native};
 use dbx_core::{Column, Error, Result, ResultSet, Row, Statement, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -170,4 +171,22 @@ pub(crate) fn run_in_savepoint(conn: &Connection, stmts: &[Prepared]) -> Result<
     }
     conn.execute_batch("RELEASE dbx_batch").map_err(map_err)?;
     result
+}
+
+/// Prepares `sql` as written (SQLite's own parameter names) and describes it.
+pub(crate) fn describe(conn: &Connection, sql: &str) -> Result<Description> {
+    let stmt = conn.prepare_cached(sql).map_err(map_err)?;
+    let params = (1..=stmt.parameter_count())
+        .map(|i| stmt.parameter_name(i).map(str::to_owned))
+        .collect();
+    let columns = stmt
+        .columns()
+        .map(|c| Column::new(c.name(), c.decl_type().map(str::to_owned)))
+        .collect();
+    Ok(Description {
+        params,
+        columns,
+        is_explain: stmt.is_explain() != 0,
+        is_readonly: stmt.readonly(),
+    })
 }

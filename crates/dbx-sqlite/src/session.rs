@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use dbx_core::Description;
 use dbx_core::sql::{Dialect, is_transaction_control};
 use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
 
@@ -82,6 +83,18 @@ impl Connection for SqliteConnection {
 
     fn is_autocommit(&self) -> bool {
         self.pinned.as_ref().is_none_or(Lease::is_autocommit)
+    }
+
+    async fn describe(&mut self, sql: &str) -> Result<Description> {
+        self.db.check_open()?;
+        self.unpin_if_idle();
+        let sql = sql.to_owned();
+        match &self.pinned {
+            // Inside a transaction, describe on the transaction's own connection, which sees
+            // its uncommitted schema changes.
+            Some(lease) => lease.run(move |c| exec::describe(c, &sql)).await?,
+            None => self.db.read(move |c| exec::describe(c, &sql)).await?,
+        }
     }
 
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {

@@ -306,6 +306,62 @@ pub struct PipelineRespBody {
     pub results: Vec<StreamResult>,
 }
 
+/// `POST /v3/cursor` request body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CursorReqBody {
+    /// The stream's baton; absent or null opens a new stream.
+    #[serde(default)]
+    pub baton: Option<String>,
+    /// The batch whose results are streamed.
+    pub batch: Batch,
+}
+
+/// The first line of a `/v3/cursor` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CursorRespBody {
+    /// The baton for the stream's next request.
+    pub baton: Option<String>,
+    /// Where to send the stream's next request.
+    pub base_url: Option<String>,
+}
+
+/// One entry of a cursor. Only these five types exist; clients reject any other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CursorEntry {
+    /// A step starts producing rows.
+    StepBegin {
+        /// The step.
+        step: u32,
+        /// Its columns.
+        cols: Vec<Col>,
+    },
+    /// One row of the current step.
+    Row {
+        /// The values.
+        row: Vec<Value>,
+    },
+    /// The current step finished.
+    StepEnd {
+        /// Rows it changed.
+        affected_row_count: u64,
+        /// The inserted rowid, as a decimal string.
+        last_insert_rowid: Option<String>,
+    },
+    /// A step failed.
+    StepError {
+        /// The step.
+        step: u32,
+        /// Why.
+        error: Error,
+    },
+    /// The whole batch failed; always the last entry.
+    Error {
+        /// Why.
+        error: Error,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Response};
 use super::ServerState;
 use super::baton::random_u64;
 use super::stream::{Failure, Stream, Version};
-use crate::proto::{self, PipelineReqBody, PipelineRespBody, StreamRequest, StreamResult};
+use crate::proto::{
+    self, CursorEntry, CursorReqBody, CursorRespBody, PipelineReqBody, PipelineRespBody,
+    StreamRequest, StreamResult,
+};
 
 /// Where a stream stands between requests.
 #[derive(Debug)]
@@ -139,6 +142,68 @@ async fn acquire(
     }
 }
 
+/// Puts a stream back after a request and returns its next baton, or forgets it if closed.
+async fn release(
+    state: &ServerState,
+    id: u64,
+    stream: Box<Stream>,
+    seq: u64,
+    closed: bool,
+) -> Option<String> {
+    let mut streams = state.streams.lock().await;
+    if closed {
+        streams.slots.remove(&id);
+        return None;
+    }
+    let next = seq.wrapping_add(1);
+    streams.slots.insert(
+        id,
+        Slot::Idle {
+            stream,
+            next,
+            since: Instant::now(),
+        },
+    );
+    Some(state.baton_key.sign(id, next))
+}
+
+/// `POST /v3/cursor`: the batch's results as newline-separated JSON, the baton line first.
+pub(crate) async fn cursor_v3(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
+    let request: CursorReqBody = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("Cannot deserialize client message from JSON: {e}"),
+            );
+        }
+    };
+    let (id, mut stream, seq) = match acquire(&state, request.baton.as_deref()).await {
+        Ok(acquired) => acquired,
+        Err(response) => return response,
+    };
+    let entries = match stream.cursor(request.batch, Version::V3).await {
+        Ok(entries) => entries,
+        Err(Failure::Request(error)) => vec![CursorEntry::Error { error }],
+        Err(Failure::Protocol(message)) => {
+            state.streams.lock().await.slots.remove(&id);
+            return text(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    let baton = release(&state, id, stream, seq, false).await;
+    let head = CursorRespBody {
+        baton,
+        base_url: state.config.base_url.clone(),
+    };
+    let mut out = serde_json::to_string(&head).unwrap_or_default();
+    for entry in entries {
+        out.push('\n');
+        out.push_str(&serde_json::to_string(&entry).unwrap_or_default());
+    }
+    out.push('\n');
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], out).into_response()
+}
+
 async fn pipeline(state: Arc<ServerState>, version: Version, body: Bytes) -> Response {
     let request: PipelineReqBody = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -171,24 +236,7 @@ async fn pipeline(state: Arc<ServerState>, version: Version, body: Bytes) -> Res
             }
         }
     }
-    let baton = {
-        let mut streams = state.streams.lock().await;
-        if closed {
-            streams.slots.remove(&id);
-            None
-        } else {
-            let next = seq.wrapping_add(1);
-            streams.slots.insert(
-                id,
-                Slot::Idle {
-                    stream,
-                    next,
-                    since: Instant::now(),
-                },
-            );
-            Some(state.baton_key.sign(id, next))
-        }
-    };
+    let baton = release(&state, id, stream, seq, closed).await;
     let body = PipelineRespBody {
         baton,
         base_url: state.config.base_url.clone(),

@@ -128,6 +128,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/v3", get(probe_v3))
         .route("/v2/pipeline", post(http::pipeline_v2))
         .route("/v3/pipeline", post(http::pipeline_v3))
+        .route("/v3/cursor", post(http::cursor_v3))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

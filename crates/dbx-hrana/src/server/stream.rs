@@ -8,7 +8,8 @@ use dbx_core::{Connection, ResultSet, Statement};
 use super::Limits;
 use super::errors::stmt_error;
 use crate::proto::{
-    self, Batch, BatchCond, BatchResult, Col, Stmt, StmtResult, StreamRequest, StreamResponse,
+    self, Batch, BatchCond, BatchResult, Col, CursorEntry, Stmt, StmtResult, StreamRequest,
+    StreamResponse,
 };
 
 /// The protocol version a request arrived under.
@@ -96,10 +97,33 @@ impl Stream {
                 }
                 Ok(StreamResponse::Sequence {})
             }
-            StreamRequest::Describe { .. } => Err(request_error(
-                "SQL_NOT_SUPPORTED",
-                "describe is not supported by this server yet; run the statement instead",
-            )),
+            StreamRequest::Describe { sql, sql_id } => {
+                let sql = self.sql_of(sql, sql_id)?;
+                let d = self
+                    .conn
+                    .describe(&shim(&sql, self.dialect))
+                    .await
+                    .map_err(|e| Failure::Request(stmt_error(&e)))?;
+                Ok(StreamResponse::Describe {
+                    result: proto::DescribeResult {
+                        params: d
+                            .params
+                            .into_iter()
+                            .map(|name| proto::DescribeParam { name })
+                            .collect(),
+                        cols: d
+                            .columns
+                            .into_iter()
+                            .map(|c| proto::DescribeCol {
+                                name: c.name,
+                                decltype: c.decltype,
+                            })
+                            .collect(),
+                        is_explain: d.is_explain,
+                        is_readonly: d.is_readonly,
+                    },
+                })
+            }
             StreamRequest::StoreSql { sql_id, sql } => {
                 if self.sqls.contains_key(&sql_id) {
                     return Err(Failure::Protocol(format!(
@@ -182,40 +206,79 @@ impl Stream {
         Ok(to_result(result, want_rows))
     }
 
-    async fn batch(&mut self, batch: Batch, version: Version) -> Result<BatchResult, Failure> {
+    /// Runs a batch, calling `each` with every step's outcome in order.
+    async fn run_batch(
+        &mut self,
+        batch: Batch,
+        version: Version,
+        mut each: impl FnMut(usize, Option<Result<StmtResult, proto::Error>>) + Send,
+    ) -> Result<(), Failure> {
         for (i, step) in batch.steps.iter().enumerate() {
             if let Some(cond) = &step.condition {
                 check_condition(cond, i, version)?;
             }
         }
-        let mut result = BatchResult::default();
         // None: skipped; Some(true): ran and succeeded; Some(false): ran and failed.
         let mut outcomes: Vec<Option<bool>> = Vec::with_capacity(batch.steps.len());
-        for step in batch.steps {
+        for (i, step) in batch.steps.into_iter().enumerate() {
             let run = step
                 .condition
                 .as_ref()
                 .is_none_or(|c| evaluate(c, &outcomes, self.conn.is_autocommit()));
             if !run {
                 outcomes.push(None);
-                result.step_results.push(None);
-                result.step_errors.push(None);
+                each(i, None);
                 continue;
             }
-            match self.execute(step.stmt).await {
-                Ok(r) => {
-                    outcomes.push(Some(true));
-                    result.step_results.push(Some(r));
-                    result.step_errors.push(None);
-                }
-                Err(e) => {
-                    outcomes.push(Some(false));
-                    result.step_results.push(None);
-                    result.step_errors.push(Some(e));
+            let outcome = self.execute(step.stmt).await;
+            outcomes.push(Some(outcome.is_ok()));
+            each(i, Some(outcome));
+        }
+        Ok(())
+    }
+
+    async fn batch(&mut self, batch: Batch, version: Version) -> Result<BatchResult, Failure> {
+        let mut result = BatchResult::default();
+        self.run_batch(batch, version, |_, outcome| {
+            let (ok, err) = match outcome {
+                None => (None, None),
+                Some(Ok(r)) => (Some(r), None),
+                Some(Err(e)) => (None, Some(e)),
+            };
+            result.step_results.push(ok);
+            result.step_errors.push(err);
+        })
+        .await?;
+        Ok(result)
+    }
+
+    /// Runs a batch for a cursor: entries for the steps that ran, in order.
+    pub(crate) async fn cursor(
+        &mut self,
+        batch: Batch,
+        version: Version,
+    ) -> Result<Vec<CursorEntry>, Failure> {
+        let mut entries = Vec::new();
+        self.run_batch(batch, version, |i, outcome| {
+            let step = u32::try_from(i).unwrap_or(u32::MAX);
+            match outcome {
+                None => {}
+                Some(Err(error)) => entries.push(CursorEntry::StepError { step, error }),
+                Some(Ok(result)) => {
+                    entries.push(CursorEntry::StepBegin {
+                        step,
+                        cols: result.cols,
+                    });
+                    entries.extend(result.rows.into_iter().map(|row| CursorEntry::Row { row }));
+                    entries.push(CursorEntry::StepEnd {
+                        affected_row_count: result.affected_row_count,
+                        last_insert_rowid: result.last_insert_rowid,
+                    });
                 }
             }
-        }
-        Ok(result)
+        })
+        .await?;
+        Ok(entries)
     }
 }
 
