@@ -6,8 +6,8 @@ use std::sync::Arc;
 use dbx_hrana::{Config, ServerState};
 use dbx_sqlite::{SqliteAdapter, SqliteOptions};
 
-struct Running {
-    url: String,
+pub(crate) struct Running {
+    pub(crate) url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -20,7 +20,7 @@ impl Drop for Running {
     }
 }
 
-async fn start() -> Running {
+pub(crate) async fn start() -> Running {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteAdapter::open(SqliteOptions::new(dir.path().join("h.db")))
         .await

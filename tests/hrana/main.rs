@@ -505,4 +505,5 @@ async fn describe_reports_parameters_columns_and_kind() {
     );
 }
 
+mod js;
 mod libsql_client;

@@ -60,9 +60,27 @@ fn run_counted(cmd: &mut Command, tally: &mut Tally) -> Result<()> {
     Ok(())
 }
 
+/// Installs the npm clients the Hrana suites run (`@libsql/client`, `@libsql/hrana-client`)
+/// from the committed lockfile, unless they are already there.
+fn install_js_clients() -> Result<()> {
+    let dir = crate::util::project_root().join("tests/js");
+    let installed = dir.join("node_modules/.package-lock.json");
+    let lock = dir.join("package-lock.json");
+    let fresh = match (std::fs::metadata(&installed), std::fs::metadata(&lock)) {
+        (Ok(i), Ok(l)) => i.modified().ok() >= l.modified().ok(),
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    run_cmd(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
+        .context("installing the npm clients failed: Node.js 20+ and npm are needed (apt-get install nodejs npm)")
+}
+
 pub(crate) fn run(extra: &[String]) -> Result<()> {
     let mut tally = Tally::default();
     let outcome = (|| {
+        install_js_clients()?;
         // Build first, so that the servers are not kept waiting through a compile.
         run_cmd(cargo().args(["test", "--workspace", "--all-targets", "--no-run"]))?;
         let env = crate::servers::start_all()?;

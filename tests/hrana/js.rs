@@ -1,0 +1,51 @@
+//! The npm clients (installed by `cargo xtask test` into tests/js) against a dbx server.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::libsql_client::start;
+
+fn js_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/js"))
+}
+
+/// Runs one `node --test` file against a fresh server and fails with node's report.
+async fn run_node(file: &str) {
+    assert!(
+        js_dir().join("node_modules/@libsql/client").is_dir(),
+        "the npm clients are not installed: run `cargo xtask test`, or `npm ci` in tests/js"
+    );
+    let server = start().await;
+    let url = server.url.clone();
+    let script = file.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("--test")
+            .arg(&script)
+            .current_dir(js_dir())
+            .env("DBX_HRANA_URL", url)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs (install Node.js 20 or newer)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "node --test {file} failed:\n{report}");
+    // A run that executed nothing must not pass.
+    let passed = report
+        .lines()
+        .find_map(|l| l.strip_prefix("# pass "))
+        .and_then(|n| n.trim().parse::<u32>().ok())
+        .unwrap_or(0);
+    assert!(passed > 0, "node ran no test:\n{report}");
+    eprintln!("node --test {file}: {passed} passed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libsql_client_over_http() {
+    run_node("client-http.test.mjs").await;
+}
