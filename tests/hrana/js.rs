@@ -49,3 +49,8 @@ async fn run_node(file: &str) {
 async fn libsql_client_over_http() {
     run_node("client-http.test.mjs").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libsql_client_over_websocket() {
+    run_node("client-ws.test.mjs").await;
+}

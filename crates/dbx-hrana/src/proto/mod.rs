@@ -2,6 +2,7 @@
 //! the spec asks of every peer; unknown `type` tags are errors.
 
 mod value;
+pub mod ws;
 
 use serde::{Deserialize, Serialize};
 

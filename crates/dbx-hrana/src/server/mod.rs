@@ -4,6 +4,7 @@ mod baton;
 mod errors;
 mod http;
 mod stream;
+mod ws;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -59,6 +60,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Per-stream limits.
     pub limits: Limits,
+    /// SQL texts one WebSocket connection may store (shared by its streams).
+    ///
+    /// Default: 150.
+    pub ws_max_stored_sql: usize,
     /// Sent as `base_url` in every response, for sticky routing.
     ///
     /// Default: none.
@@ -73,6 +78,7 @@ impl Default for Config {
             max_streams: 1000,
             max_body_bytes: 10 * 1024 * 1024,
             limits: Limits::default(),
+            ws_max_stored_sql: 150,
             base_url: None,
         }
     }
@@ -124,6 +130,7 @@ async fn probe_v3() -> &'static str {
 pub fn router(state: Arc<ServerState>) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
+        .route("/", get(ws::upgrade))
         .route("/v2", get(probe_v2))
         .route("/v3", get(probe_v3))
         .route("/v2/pipeline", post(http::pipeline_v2))

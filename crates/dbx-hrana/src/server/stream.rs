@@ -15,7 +15,9 @@ use crate::proto::{
 /// The protocol version a request arrived under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Version {
-    /// Hrana 2 (`/v2/...`).
+    /// Hrana 1 (WebSocket `hrana1`).
+    V1,
+    /// Hrana 2 (`/v2/...`, WebSocket `hrana2`).
     V2,
     /// Hrana 3 (`/v3/...`).
     V3,
@@ -77,6 +79,7 @@ impl Stream {
         version: Version,
         limits: &Limits,
     ) -> Result<StreamResponse, Failure> {
+        check_version(&req, version)?;
         match req {
             StreamRequest::Close {} => Ok(StreamResponse::Close {}),
             StreamRequest::Execute { stmt } => {
@@ -279,6 +282,35 @@ impl Stream {
         })
         .await?;
         Ok(entries)
+    }
+}
+
+/// Requests and fields newer than the negotiated version are protocol errors.
+fn check_version(req: &StreamRequest, version: Version) -> Result<(), Failure> {
+    let too_new = |what: &str, needed: &str| {
+        Failure::Protocol(format!(
+            "The `{what}` request is only supported in protocol version {needed} and higher"
+        ))
+    };
+    if version >= Version::V2 {
+        return Ok(());
+    }
+    match req {
+        StreamRequest::Sequence { .. }
+        | StreamRequest::Describe { .. }
+        | StreamRequest::StoreSql { .. }
+        | StreamRequest::CloseSql { .. } => Err(too_new(req.kind(), "hrana2")),
+        StreamRequest::Execute { stmt } if stmt.sql_id.is_some() => Err(Failure::Protocol(
+            "`sql_id` in a statement is only supported in protocol version hrana2 and higher"
+                .into(),
+        )),
+        StreamRequest::Batch { batch } if batch.steps.iter().any(|s| s.stmt.sql_id.is_some()) => {
+            Err(Failure::Protocol(
+                "`sql_id` in a statement is only supported in protocol version hrana2 and higher"
+                    .into(),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
