@@ -507,3 +507,4 @@ async fn describe_reports_parameters_columns_and_kind() {
 
 mod js;
 mod libsql_client;
+mod websocket;
