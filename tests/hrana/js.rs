@@ -41,7 +41,14 @@ async fn run_node(file: &str) {
         .find_map(|l| l.strip_prefix("# pass "))
         .and_then(|n| n.trim().parse::<u32>().ok())
         .unwrap_or(0);
-    assert!(passed > 0, "node ran no test:\n{report}");
+    let failed = report
+        .lines()
+        .find_map(|l| l.strip_prefix("# fail "))
+        .and_then(|n| n.trim().parse::<u32>().ok());
+    assert!(
+        passed > 0 && failed == Some(0),
+        "node ran no test, or some failed:\n{report}"
+    );
     eprintln!("node --test {file}: {passed} passed");
 }
 
@@ -53,4 +60,14 @@ async fn libsql_client_over_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn libsql_client_over_websocket() {
     run_node("client-ws.test.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hrana_client_v3_over_websocket() {
+    run_node("hrana-ws.test.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hrana_client_v3_over_http() {
+    run_node("hrana-http.test.mjs").await;
 }
