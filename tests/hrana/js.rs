@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::libsql_client::start;
+use dbx_hrana::Config;
+
+use crate::libsql_client::start_with;
 
 fn js_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/js"))
@@ -11,11 +13,15 @@ fn js_dir() -> PathBuf {
 
 /// Runs one `node --test` file against a fresh server and fails with node's report.
 async fn run_node(file: &str) {
+    run_node_with(file, Config::default()).await;
+}
+
+async fn run_node_with(file: &str, config: Config) {
     assert!(
         js_dir().join("node_modules/@libsql/client").is_dir(),
         "the npm clients are not installed: run `cargo xtask test`, or `npm ci` in tests/js"
     );
-    let server = start().await;
+    let server = start_with(config).await;
     let url = server.url.clone();
     let script = file.to_owned();
     let out = tokio::task::spawn_blocking(move || {
@@ -68,6 +74,18 @@ async fn hrana_client_v3_over_websocket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hrana_client_v3_over_http() {
+async fn hrana_client_v3_over_http_protobuf() {
     run_node("hrana-http.test.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hrana_client_over_http_with_protobuf_off() {
+    run_node_with(
+        "hrana-http-json.test.mjs",
+        Config {
+            protobuf: false,
+            ..Config::default()
+        },
+    )
+    .await;
 }

@@ -21,11 +21,15 @@ impl Drop for Running {
 }
 
 pub(crate) async fn start() -> Running {
+    start_with(Config::default()).await
+}
+
+pub(crate) async fn start_with(config: Config) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteAdapter::open(SqliteOptions::new(dir.path().join("h.db")))
         .await
         .unwrap();
-    let state = ServerState::new(Arc::new(db), Config::default());
+    let state = ServerState::new(Arc::new(db), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -82,18 +82,30 @@ fn int(n: i64) -> Value {
 }
 
 #[tokio::test]
-async fn probes_answer_and_protobuf_is_not_offered_yet() {
+async fn probes_answer_and_protobuf_can_be_switched_off() {
     let s = server().await;
+    for path in ["/v2", "/v3", "/v3-protobuf"] {
+        assert_eq!(
+            call(&s, "GET", path, String::new()).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let off = server_with(Config {
+        protobuf: false,
+        ..Config::default()
+    })
+    .await;
     assert_eq!(
-        call(&s, "GET", "/v2", String::new()).await.status,
-        StatusCode::OK
+        call(&off, "GET", "/v3-protobuf", String::new())
+            .await
+            .status,
+        StatusCode::NOT_FOUND
     );
     assert_eq!(
-        call(&s, "GET", "/v3", String::new()).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        call(&s, "GET", "/v3-protobuf", String::new()).await.status,
+        call(&off, "POST", "/v3-protobuf/pipeline", String::new())
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 }

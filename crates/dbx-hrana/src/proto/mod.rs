@@ -1,6 +1,7 @@
 //! The Hrana wire types (JSON), apart from any server logic. Unknown fields are ignored, as
 //! the spec asks of every peer; unknown `type` tags are errors.
 
+pub(crate) mod pb;
 mod value;
 pub mod ws;
 

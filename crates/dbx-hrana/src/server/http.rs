@@ -9,9 +9,12 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use prost::Message as _;
+
 use super::ServerState;
 use super::baton::random_u64;
 use super::stream::{Failure, Stream, Version};
+use crate::proto::pb;
 use crate::proto::{
     self, CursorEntry, CursorReqBody, CursorRespBody, PipelineReqBody, PipelineRespBody,
     StreamRequest, StreamResult,
@@ -70,27 +73,99 @@ fn text(status: StatusCode, message: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::to_string(&proto::Error::new(code, message)).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+/// How request and response bodies are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    Json,
+    Protobuf,
+}
+
+impl Encoding {
+    fn respond(
+        self,
+        status: StatusCode,
+        json: impl FnOnce() -> String,
+        protobuf: impl FnOnce() -> Vec<u8>,
+    ) -> Response {
+        match self {
+            Encoding::Json => {
+                (status, [(header::CONTENT_TYPE, "application/json")], json()).into_response()
+            }
+            Encoding::Protobuf => (
+                status,
+                [(header::CONTENT_TYPE, "application/x-protobuf")],
+                protobuf(),
+            )
+                .into_response(),
+        }
+    }
+
+    /// A Hrana `Error` body, so that clients show its code.
+    fn error(self, status: StatusCode, code: &str, message: &str) -> Response {
+        let error = proto::Error::new(code, message);
+        self.respond(
+            status,
+            || serde_json::to_string(&error).unwrap_or_default(),
+            || pb::convert::error_out(error.clone()).encode_to_vec(),
+        )
+    }
+
+    fn decode_pipeline(self, body: &[u8]) -> Result<PipelineReqBody, String> {
+        match self {
+            Encoding::Json => serde_json::from_slice(body)
+                .map_err(|e| format!("Cannot deserialize client message from JSON: {e}")),
+            Encoding::Protobuf => pb::http::PipelineReqBody::decode(body)
+                .map_err(|e| format!("Cannot decode client message from protobuf: {e}"))
+                .and_then(pb::convert::pipeline_in),
+        }
+    }
+
+    fn decode_cursor(self, body: &[u8]) -> Result<CursorReqBody, String> {
+        match self {
+            Encoding::Json => serde_json::from_slice(body)
+                .map_err(|e| format!("Cannot deserialize client message from JSON: {e}")),
+            Encoding::Protobuf => pb::http::CursorReqBody::decode(body)
+                .map_err(|e| format!("Cannot decode client message from protobuf: {e}"))
+                .and_then(pb::convert::cursor_in),
+        }
+    }
 }
 
 pub(crate) async fn pipeline_v2(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
-    pipeline(state, Version::V2, body).await
+    pipeline(state, Version::V2, Encoding::Json, body).await
+}
+
+pub(crate) async fn pipeline_v3_protobuf(
+    State(state): State<Arc<ServerState>>,
+    body: Bytes,
+) -> Response {
+    pipeline(state, Version::V3, Encoding::Protobuf, body).await
+}
+
+pub(crate) async fn cursor_v3(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
+    cursor(state, Encoding::Json, body).await
+}
+
+pub(crate) async fn cursor_v3_protobuf(
+    State(state): State<Arc<ServerState>>,
+    body: Bytes,
+) -> Response {
+    cursor(state, Encoding::Protobuf, body).await
 }
 
 pub(crate) async fn pipeline_v3(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
-    pipeline(state, Version::V3, body).await
+    pipeline(state, Version::V3, Encoding::Json, body).await
 }
 
 /// The stream a request is for: a new one, or one taken out of its slot (marked busy).
 async fn acquire(
     state: &ServerState,
     baton: Option<&str>,
+    encoding: Encoding,
 ) -> Result<(u64, Box<Stream>, u64), Response> {
     let Some(baton) = baton else {
         if state.streams.lock().await.live() >= state.config.max_streams {
-            let mut response = json_error(
+            let mut response = encoding.error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "STREAMS_EXHAUSTED",
                 &format!(
@@ -104,7 +179,7 @@ async fn acquire(
             return Err(response);
         }
         let conn = state.adapter.connection().await.map_err(|e| {
-            json_error(
+            encoding.error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVER_ERROR",
                 &format!("cannot open a stream: {e}"),
@@ -124,7 +199,7 @@ async fn acquire(
         }
         Some(Slot::Expired { at }) => {
             streams.slots.insert(id, Slot::Expired { at });
-            Err(json_error(
+            Err(encoding.error(
                 StatusCode::BAD_REQUEST,
                 "STREAM_EXPIRED",
                 "The stream has expired due to inactivity",
@@ -167,18 +242,14 @@ async fn release(
     Some(state.baton_key.sign(id, next))
 }
 
-/// `POST /v3/cursor`: the batch's results as newline-separated JSON, the baton line first.
-pub(crate) async fn cursor_v3(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
-    let request: CursorReqBody = match serde_json::from_slice(&body) {
+/// `POST /v3/cursor`: the batch's results, the baton first. JSON is one object per line;
+/// protobuf is length-delimited messages.
+async fn cursor(state: Arc<ServerState>, encoding: Encoding, body: Bytes) -> Response {
+    let request = match encoding.decode_cursor(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("Cannot deserialize client message from JSON: {e}"),
-            );
-        }
+        Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
-    let (id, mut stream, seq) = match acquire(&state, request.baton.as_deref()).await {
+    let (id, mut stream, seq) = match acquire(&state, request.baton.as_deref(), encoding).await {
         Ok(acquired) => acquired,
         Err(response) => return response,
     };
@@ -195,6 +266,22 @@ pub(crate) async fn cursor_v3(State(state): State<Arc<ServerState>>, body: Bytes
         baton,
         base_url: state.config.base_url.clone(),
     };
+    if encoding == Encoding::Protobuf {
+        let head = pb::http::CursorRespBody {
+            baton: head.baton,
+            base_url: head.base_url,
+        };
+        let mut out = head.encode_length_delimited_to_vec();
+        for entry in entries {
+            out.extend(pb::convert::entry_out(entry).encode_length_delimited_to_vec());
+        }
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            out,
+        )
+            .into_response();
+    }
     let mut out = serde_json::to_string(&head).unwrap_or_default();
     for entry in entries {
         out.push('\n');
@@ -204,17 +291,17 @@ pub(crate) async fn cursor_v3(State(state): State<Arc<ServerState>>, body: Bytes
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], out).into_response()
 }
 
-async fn pipeline(state: Arc<ServerState>, version: Version, body: Bytes) -> Response {
-    let request: PipelineReqBody = match serde_json::from_slice(&body) {
+async fn pipeline(
+    state: Arc<ServerState>,
+    version: Version,
+    encoding: Encoding,
+    body: Bytes,
+) -> Response {
+    let request = match encoding.decode_pipeline(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return text(
-                StatusCode::BAD_REQUEST,
-                format!("Cannot deserialize client message from JSON: {e}"),
-            );
-        }
+        Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
-    let (id, mut stream, seq) = match acquire(&state, request.baton.as_deref()).await {
+    let (id, mut stream, seq) = match acquire(&state, request.baton.as_deref(), encoding).await {
         Ok(acquired) => acquired,
         Err(response) => return response,
     };
@@ -242,10 +329,9 @@ async fn pipeline(state: Arc<ServerState>, version: Version, body: Bytes) -> Res
         base_url: state.config.base_url.clone(),
         results,
     };
-    (
+    encoding.respond(
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_string(&body).unwrap_or_default(),
+        || serde_json::to_string(&body).unwrap_or_default(),
+        || pb::convert::pipeline_out(body.clone()).encode_to_vec(),
     )
-        .into_response()
 }

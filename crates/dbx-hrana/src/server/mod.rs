@@ -60,6 +60,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Per-stream limits.
     pub limits: Limits,
+    /// Serve the protobuf encoding (`/v3-protobuf/*`, `hrana3-protobuf`). Turned off, those
+    /// paths answer 404, so clients that probe for protobuf fall back to JSON.
+    ///
+    /// Default: true.
+    pub protobuf: bool,
     /// SQL texts one WebSocket connection may store (shared by its streams).
     ///
     /// Default: 150.
@@ -78,6 +83,7 @@ impl Default for Config {
             max_streams: 1000,
             max_body_bytes: 10 * 1024 * 1024,
             limits: Limits::default(),
+            protobuf: true,
             ws_max_stored_sql: 150,
             base_url: None,
         }
@@ -125,19 +131,24 @@ async fn probe_v3() -> &'static str {
     "Hello, this is HTTP API v3 (Hrana over HTTP)"
 }
 
-/// The Hrana routes: the `/v2` and `/v3` probes and JSON pipelines. `/v3-protobuf` answers
-/// 404 until protobuf lands, so that probing clients fall back to JSON.
+/// The Hrana routes: WebSocket on `/`, the `/v2`, `/v3` and `/v3-protobuf` probes, and the
+/// pipelines and cursors of each.
 pub fn router(state: Arc<ServerState>) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(ws::upgrade))
         .route("/v2", get(probe_v2))
         .route("/v3", get(probe_v3))
         .route("/v2/pipeline", post(http::pipeline_v2))
         .route("/v3/pipeline", post(http::pipeline_v3))
-        .route("/v3/cursor", post(http::cursor_v3))
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .route("/v3/cursor", post(http::cursor_v3));
+    if state.config.protobuf {
+        router = router
+            .route("/v3-protobuf", get(probe_v3))
+            .route("/v3-protobuf/pipeline", post(http::pipeline_v3_protobuf))
+            .route("/v3-protobuf/cursor", post(http::cursor_v3_protobuf));
+    }
+    router.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes.
