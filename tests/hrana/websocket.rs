@@ -168,7 +168,7 @@ async fn request_mistakes_get_errors_and_the_connection_stays() {
     )
     .await;
     send(&mut socket, request(4, json!({"type": "execute", "stream_id": 1, "stmt": {"sql": "SELECT 41 + 1", "want_rows": true}}))).await;
-    let mut replies = vec![next_json(&mut socket).await, next_json(&mut socket).await];
+    let mut replies = [next_json(&mut socket).await, next_json(&mut socket).await];
     replies.sort_by_key(|r| r["request_id"].as_i64());
     assert_eq!(replies[0]["type"], "response_ok");
     assert_eq!(
