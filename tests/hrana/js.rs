@@ -69,8 +69,21 @@ async fn libsql_client_over_websocket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hrana_client_v3_over_websocket() {
+async fn hrana_client_v3_over_websocket_protobuf() {
+    // The client offers hrana3-protobuf first, and dbx prefers it.
     run_node("hrana-ws.test.mjs").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hrana_client_v3_over_websocket_json() {
+    run_node_with(
+        "hrana-ws.test.mjs",
+        Config {
+            protobuf: false,
+            ..Config::default()
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

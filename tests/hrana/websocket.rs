@@ -77,6 +77,19 @@ async fn subprotocols_are_negotiated_by_preference() {
     let server = start().await;
     let (_, chosen) = connect(&server, Some("hrana2, hrana3")).await.unwrap();
     assert_eq!(chosen.as_deref(), Some("hrana3"));
+    let (_, chosen) = connect(&server, Some("hrana3, hrana3-protobuf"))
+        .await
+        .unwrap();
+    assert_eq!(chosen.as_deref(), Some("hrana3-protobuf"));
+    let json_only = crate::libsql_client::start_with(dbx_hrana::Config {
+        protobuf: false,
+        ..dbx_hrana::Config::default()
+    })
+    .await;
+    let (_, chosen) = connect(&json_only, Some("hrana3-protobuf, hrana3"))
+        .await
+        .unwrap();
+    assert_eq!(chosen.as_deref(), Some("hrana3"), "protobuf switched off");
     let (_, chosen) = connect(&server, None).await.unwrap();
     assert_eq!(chosen, None, "no header means hrana1, with no header back");
     let err = connect(&server, Some("mqtt")).await.unwrap_err();

@@ -17,16 +17,20 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
+use prost::Message as _;
+
 use super::ServerState;
 use super::stream::{Failure, Stream, Version};
+use crate::proto::pb;
 use crate::proto::ws::{ClientMsg, Request, Response as WsResponse, ServerMsg};
 use crate::proto::{self, CursorEntry, Stmt, StreamRequest, StreamResponse};
 
-/// Subprotocols in order of preference.
-const SUBPROTOCOLS: [(&str, Version); 3] = [
-    ("hrana3", Version::V3),
-    ("hrana2", Version::V2),
-    ("hrana1", Version::V1),
+/// Subprotocols in order of preference: the version and whether frames are protobuf.
+const SUBPROTOCOLS: [(&str, Version, bool); 4] = [
+    ("hrana3-protobuf", Version::V3, true),
+    ("hrana3", Version::V3, false),
+    ("hrana2", Version::V2, false),
+    ("hrana1", Version::V1, false),
 ];
 
 /// `GET /` with `Upgrade: websocket`.
@@ -38,29 +42,65 @@ pub(crate) async fn upgrade(
     let offered = headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok());
-    let (ws, version) = match offered {
-        None => (ws, Version::V1),
+    let available: Vec<(&str, Version, bool)> = SUBPROTOCOLS
+        .into_iter()
+        .filter(|(_, _, protobuf)| state.config.protobuf || !protobuf)
+        .collect();
+    let (ws, version, protobuf) = match offered {
+        None => (ws, Version::V1, false),
         Some(list) => {
             let offered: Vec<String> = list
                 .split(',')
                 .map(|p| p.trim().to_ascii_lowercase())
                 .collect();
-            let Some((name, version)) = SUBPROTOCOLS
+            let Some((name, version, protobuf)) = available
                 .iter()
-                .find(|(name, _)| offered.iter().any(|o| o == name))
+                .find(|(name, _, _)| offered.iter().any(|o| o == name))
             else {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    "Only these WebSocket subprotocols are supported: hrana3 hrana2 hrana1",
-                )
-                    .into_response();
+                let names: Vec<&str> = available.iter().map(|(name, _, _)| *name).collect();
+                let message = format!(
+                    "Only these WebSocket subprotocols are supported: {}",
+                    names.join(" ")
+                );
+                return (StatusCode::BAD_REQUEST, message).into_response();
             };
-            (ws.protocols([*name]), *version)
+            (ws.protocols([*name]), *version, *protobuf)
         }
     };
     let limit = state.config.max_body_bytes;
     ws.max_message_size(limit)
-        .on_upgrade(move |socket| connection(state, socket, version))
+        .on_upgrade(move |socket| connection(state, socket, version, protobuf))
+}
+
+/// Writes a server message in the connection's encoding.
+fn encode(msg: ServerMsg, protobuf: bool) -> Message {
+    if protobuf {
+        Message::Binary(pb::convert::server_msg_out(msg).encode_to_vec().into())
+    } else {
+        Message::Text(serde_json::to_string(&msg).unwrap_or_default().into())
+    }
+}
+
+/// Reads a client message; `Err` holds the close code and reason.
+fn decode(incoming: &Message, protobuf: bool) -> Result<ClientMsg, (u16, String)> {
+    match (incoming, protobuf) {
+        (Message::Text(text), false) => {
+            serde_json::from_str(text).map_err(|e| (1007, format!("cannot read the message: {e}")))
+        }
+        (Message::Binary(bytes), true) => pb::ws::ClientMsg::decode(bytes.as_ref())
+            .map_err(|e| e.to_string())
+            .and_then(pb::convert::client_msg_in)
+            .map_err(|e| (1007, format!("cannot read the message: {e}"))),
+        (Message::Binary(_), false) => Err((
+            1003,
+            "binary frames are not used by JSON subprotocols".to_owned(),
+        )),
+        (_, true) => Err((
+            1003,
+            "text frames are not used by hrana3-protobuf".to_owned(),
+        )),
+        _ => Err((1003, "unexpected frame".to_owned())),
+    }
 }
 
 type Job = (i32, Work);
@@ -92,7 +132,12 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
-async fn connection(state: Arc<ServerState>, mut socket: WebSocket, version: Version) {
+async fn connection(
+    state: Arc<ServerState>,
+    mut socket: WebSocket,
+    version: Version,
+    protobuf: bool,
+) {
     let (out, mut outgoing) = mpsc::channel::<ServerMsg>(64);
     let mut conn = Conn {
         state,
@@ -106,26 +151,22 @@ async fn connection(state: Arc<ServerState>, mut socket: WebSocket, version: Ver
     loop {
         tokio::select! {
             Some(msg) = outgoing.recv() => {
-                let text = serde_json::to_string(&msg).unwrap_or_default();
-                if socket.send(Message::Text(text.into())).await.is_err() {
+                if socket.send(encode(msg, protobuf)).await.is_err() {
                     return;
                 }
             }
             incoming = socket.recv() => {
                 let Some(Ok(incoming)) = incoming else { return };
-                let text = match incoming {
-                    Message::Text(text) => text,
-                    Message::Binary(_) => {
-                        let _ = socket.send(close(1003, "binary frames are not used by JSON subprotocols")).await;
-                        return;
-                    }
-                    Message::Close(_) => return,
-                    Message::Ping(_) | Message::Pong(_) => continue,
-                };
-                let msg: ClientMsg = match serde_json::from_str(&text) {
+                if matches!(incoming, Message::Close(_)) {
+                    return;
+                }
+                if matches!(incoming, Message::Ping(_) | Message::Pong(_)) {
+                    continue;
+                }
+                let msg = match decode(&incoming, protobuf) {
                     Ok(msg) => msg,
-                    Err(e) => {
-                        let _ = socket.send(close(1007, &format!("cannot read the message: {e}"))).await;
+                    Err((code, reason)) => {
+                        let _ = socket.send(close(code, &reason)).await;
                         return;
                     }
                 };

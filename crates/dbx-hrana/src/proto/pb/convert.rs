@@ -281,3 +281,119 @@ pub(crate) fn cursor_in(b: http::CursorReqBody) -> Decoded<json::CursorReqBody> 
         batch: batch_in(b.batch.ok_or_else(|| missing("a batch"))?)?,
     })
 }
+
+/// A WebSocket client message, decoded from protobuf.
+pub(crate) fn client_msg_in(m: super::ws::ClientMsg) -> Decoded<json::ws::ClientMsg> {
+    use super::ws::client_msg::Msg;
+    use super::ws::request_msg::Request as R;
+    use json::ws::Request as J;
+    Ok(match m.msg.ok_or_else(|| missing("a ClientMsg type"))? {
+        Msg::Hello(h) => json::ws::ClientMsg::Hello { jwt: h.jwt },
+        Msg::Request(r) => {
+            let need_batch = |b: Option<pb::Batch>| batch_in(b.ok_or_else(|| missing("a batch"))?);
+            let request = match r.request.ok_or_else(|| missing("a request type"))? {
+                R::OpenStream(s) => J::OpenStream {
+                    stream_id: s.stream_id,
+                },
+                R::CloseStream(s) => J::CloseStream {
+                    stream_id: s.stream_id,
+                },
+                R::Execute(e) => J::Execute {
+                    stream_id: e.stream_id,
+                    stmt: stmt_in(e.stmt.ok_or_else(|| missing("a statement"))?)?,
+                },
+                R::Batch(b) => J::Batch {
+                    stream_id: b.stream_id,
+                    batch: need_batch(b.batch)?,
+                },
+                R::OpenCursor(c) => J::OpenCursor {
+                    stream_id: c.stream_id,
+                    cursor_id: c.cursor_id,
+                    batch: need_batch(c.batch)?,
+                },
+                R::CloseCursor(c) => J::CloseCursor {
+                    cursor_id: c.cursor_id,
+                },
+                R::FetchCursor(f) => J::FetchCursor {
+                    cursor_id: f.cursor_id,
+                    max_count: f.max_count,
+                },
+                R::Sequence(s) => J::Sequence {
+                    stream_id: s.stream_id,
+                    sql: s.sql,
+                    sql_id: s.sql_id,
+                },
+                R::Describe(s) => J::Describe {
+                    stream_id: s.stream_id,
+                    sql: s.sql,
+                    sql_id: s.sql_id,
+                },
+                R::StoreSql(s) => J::StoreSql {
+                    sql_id: s.sql_id,
+                    sql: s.sql,
+                },
+                R::CloseSql(s) => J::CloseSql { sql_id: s.sql_id },
+                R::GetAutocommit(s) => J::GetAutocommit {
+                    stream_id: s.stream_id,
+                },
+            };
+            json::ws::ClientMsg::Request {
+                request_id: r.request_id,
+                request,
+            }
+        }
+    })
+}
+
+/// A WebSocket server message, encoded for protobuf.
+pub(crate) fn server_msg_out(m: json::ws::ServerMsg) -> super::ws::ServerMsg {
+    use super::ws::{self as w, response_ok_msg::Response as R, server_msg::Msg};
+    use json::ws::Response as J;
+    let msg = match m {
+        json::ws::ServerMsg::HelloOk {} => Msg::HelloOk(w::Empty {}),
+        json::ws::ServerMsg::HelloError { error } => Msg::HelloError(w::HelloErrorMsg {
+            error: Some(error_out(error)),
+        }),
+        json::ws::ServerMsg::ResponseError { request_id, error } => {
+            Msg::ResponseError(w::ResponseErrorMsg {
+                request_id,
+                error: Some(error_out(error)),
+            })
+        }
+        json::ws::ServerMsg::ResponseOk {
+            request_id,
+            response,
+        } => {
+            let response = match response {
+                J::OpenStream {} => R::OpenStream(w::Empty {}),
+                J::CloseStream {} => R::CloseStream(w::Empty {}),
+                J::Execute { result } => R::Execute(w::StmtResp {
+                    result: Some(result_out(result)),
+                }),
+                J::Batch { result } => R::Batch(w::BatchResp {
+                    result: Some(batch_result_out(result)),
+                }),
+                J::Sequence {} => R::Sequence(w::Empty {}),
+                J::Describe { result } => R::Describe(w::DescribeResp {
+                    result: Some(describe_out(result)),
+                }),
+                J::StoreSql {} => R::StoreSql(w::Empty {}),
+                J::CloseSql {} => R::CloseSql(w::Empty {}),
+                J::OpenCursor {} => R::OpenCursor(w::Empty {}),
+                J::CloseCursor {} => R::CloseCursor(w::Empty {}),
+                J::FetchCursor { entries, done } => R::FetchCursor(w::FetchCursorResp {
+                    entries: entries.into_iter().map(entry_out).collect(),
+                    done,
+                }),
+                J::GetAutocommit { is_autocommit } => {
+                    R::GetAutocommit(w::GetAutocommitResp { is_autocommit })
+                }
+            };
+            Msg::ResponseOk(w::ResponseOkMsg {
+                request_id,
+                response: Some(response),
+            })
+        }
+    };
+    super::ws::ServerMsg { msg: Some(msg) }
+}

@@ -7,3 +7,4 @@
 pub(crate) mod convert;
 pub(crate) mod http;
 pub(crate) mod shared;
+pub(crate) mod ws;
