@@ -44,12 +44,24 @@ impl Reply {
 }
 
 async fn call(server: &Server, method: &str, path: &str, body: String) -> Reply {
-    let req = Request::builder()
+    call_with(server, method, path, &[], body).await
+}
+
+async fn call_with(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> Reply {
+    let mut builder = Request::builder()
         .method(method)
         .uri(path)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body))
-        .unwrap();
+        .header(header::CONTENT_TYPE, "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let req = builder.body(Body::from(body)).unwrap();
     let resp = server.router.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -519,4 +531,5 @@ async fn describe_reports_parameters_columns_and_kind() {
 
 mod js;
 mod libsql_client;
+mod namespaces;
 mod websocket;

@@ -6,13 +6,14 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use prost::Message as _;
 
 use super::ServerState;
 use super::baton::random_u64;
+use super::namespace::{self, Namespace};
 use super::stream::{Failure, Stream, Version};
 use crate::proto::pb;
 use crate::proto::{
@@ -28,11 +29,22 @@ pub(crate) enum Slot {
         stream: Box<Stream>,
         next: u64,
         since: Instant,
+        namespace: Namespace,
     },
     /// A request is running on it; another one now is a reused baton.
-    Busy,
+    Busy { namespace: Namespace },
     /// Expired for idleness; kept a while so that late requests learn why.
-    Expired { at: Instant },
+    Expired { at: Instant, namespace: Namespace },
+}
+
+impl Slot {
+    pub(crate) fn namespace(&self) -> Option<&dbx_core::TenantId> {
+        match self {
+            Slot::Idle { namespace, .. }
+            | Slot::Busy { namespace }
+            | Slot::Expired { namespace, .. } => namespace.as_ref(),
+        }
+    }
 }
 
 /// The HTTP streams of a server.
@@ -54,13 +66,19 @@ impl Streams {
     pub(crate) fn sweep(&mut self, state: &super::Config) {
         let now = Instant::now();
         for slot in self.slots.values_mut() {
-            if let Slot::Idle { since, .. } = slot
+            if let Slot::Idle {
+                since, namespace, ..
+            } = slot
                 && now.duration_since(*since) >= state.stream_idle_timeout
             {
-                *slot = Slot::Expired { at: now };
+                *slot = Slot::Expired {
+                    at: now,
+                    namespace: namespace.take(),
+                };
             }
         }
-        self.slots.retain(|_, slot| !matches!(slot, Slot::Expired { at } if now.duration_since(*at) >= state.stream_tombstone));
+        self.slots
+            .retain(|_, slot| !matches!(slot, Slot::Expired { at, .. } if now.duration_since(*at) >= state.stream_tombstone));
     }
 }
 
@@ -131,54 +149,72 @@ impl Encoding {
     }
 }
 
-pub(crate) async fn pipeline_v2(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
-    pipeline(state, Version::V2, Encoding::Json, body).await
+pub(crate) async fn pipeline_v2(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    pipeline(state, Version::V2, Encoding::Json, &headers, body).await
 }
 
 pub(crate) async fn pipeline_v3_protobuf(
     State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    pipeline(state, Version::V3, Encoding::Protobuf, body).await
+    pipeline(state, Version::V3, Encoding::Protobuf, &headers, body).await
 }
 
-pub(crate) async fn cursor_v3(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
-    cursor(state, Encoding::Json, body).await
+pub(crate) async fn cursor_v3(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    cursor(state, Encoding::Json, &headers, body).await
 }
 
 pub(crate) async fn cursor_v3_protobuf(
     State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    cursor(state, Encoding::Protobuf, body).await
+    cursor(state, Encoding::Protobuf, &headers, body).await
 }
 
-pub(crate) async fn pipeline_v3(State(state): State<Arc<ServerState>>, body: Bytes) -> Response {
-    pipeline(state, Version::V3, Encoding::Json, body).await
+pub(crate) async fn pipeline_v3(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    pipeline(state, Version::V3, Encoding::Json, &headers, body).await
 }
 
 /// The stream a request is for: a new one, or one taken out of its slot (marked busy).
+/// A stream belongs to the namespace it was opened in; its baton works nowhere else.
 async fn acquire(
     state: &ServerState,
     baton: Option<&str>,
+    namespace: &Namespace,
     encoding: Encoding,
 ) -> Result<(u64, Box<Stream>, u64), Response> {
     let Some(baton) = baton else {
         if state.streams.lock().await.live() >= state.config.max_streams {
+            let message = format!(
+                "the server has {} open streams, its limit; retry shortly",
+                state.config.max_streams
+            );
             let mut response = encoding.error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "STREAMS_EXHAUSTED",
-                &format!(
-                    "the server has {} open streams, its limit; retry shortly",
-                    state.config.max_streams
-                ),
+                &message,
             );
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             return Err(response);
         }
-        let conn = state.adapter.connection().await.map_err(|e| {
+        let adapter = namespace::adapter(state, namespace).await?;
+        let conn = adapter.connection().await.map_err(|e| {
             encoding.error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVER_ERROR",
@@ -192,20 +228,35 @@ async fn acquire(
     };
     let mut streams = state.streams.lock().await;
     streams.sweep(&state.config);
-    match streams.slots.remove(&id) {
-        Some(Slot::Idle { stream, next, .. }) if next == seq => {
-            streams.slots.insert(id, Slot::Busy);
+    let Some(slot) = streams.slots.remove(&id) else {
+        return Err(text(StatusCode::BAD_REQUEST, "Received an invalid baton"));
+    };
+    if slot.namespace() != namespace.as_ref() {
+        streams.slots.insert(id, slot);
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Received a baton of a stream in another namespace",
+        ));
+    }
+    match slot {
+        Slot::Idle {
+            stream,
+            next,
+            namespace,
+            ..
+        } if next == seq => {
+            streams.slots.insert(id, Slot::Busy { namespace });
             Ok((id, stream, seq))
         }
-        Some(Slot::Expired { at }) => {
-            streams.slots.insert(id, Slot::Expired { at });
+        expired @ Slot::Expired { .. } => {
+            streams.slots.insert(id, expired);
             Err(encoding.error(
                 StatusCode::BAD_REQUEST,
                 "STREAM_EXPIRED",
                 "The stream has expired due to inactivity",
             ))
         }
-        Some(other) => {
+        other => {
             // A replay or a concurrent use: the holder of the newest baton keeps the stream.
             streams.slots.insert(id, other);
             Err(text(
@@ -213,7 +264,6 @@ async fn acquire(
                 "Received a baton that has already been used",
             ))
         }
-        None => Err(text(StatusCode::BAD_REQUEST, "Received an invalid baton")),
     }
 }
 
@@ -224,6 +274,7 @@ async fn release(
     stream: Box<Stream>,
     seq: u64,
     closed: bool,
+    namespace: Namespace,
 ) -> Option<String> {
     let mut streams = state.streams.lock().await;
     if closed {
@@ -237,6 +288,7 @@ async fn release(
             stream,
             next,
             since: Instant::now(),
+            namespace,
         },
     );
     Some(state.baton_key.sign(id, next))
@@ -244,15 +296,25 @@ async fn release(
 
 /// `POST /v3/cursor`: the batch's results, the baton first. JSON is one object per line;
 /// protobuf is length-delimited messages.
-async fn cursor(state: Arc<ServerState>, encoding: Encoding, body: Bytes) -> Response {
+async fn cursor(
+    state: Arc<ServerState>,
+    encoding: Encoding,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let namespace = match namespace::resolve(&state, headers) {
+        Ok(ns) => ns,
+        Err(refusal) => return refusal.into_response(),
+    };
     let request = match encoding.decode_cursor(&body) {
         Ok(r) => r,
         Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
-    let (id, mut stream, seq) = match acquire(&state, request.baton.as_deref(), encoding).await {
-        Ok(acquired) => acquired,
-        Err(response) => return response,
-    };
+    let (id, mut stream, seq) =
+        match acquire(&state, request.baton.as_deref(), &namespace, encoding).await {
+            Ok(acquired) => acquired,
+            Err(response) => return response,
+        };
     let entries = match stream.cursor(request.batch, Version::V3).await {
         Ok(entries) => entries,
         Err(Failure::Request(error)) => vec![CursorEntry::Error { error }],
@@ -261,7 +323,7 @@ async fn cursor(state: Arc<ServerState>, encoding: Encoding, body: Bytes) -> Res
             return text(StatusCode::BAD_REQUEST, message);
         }
     };
-    let baton = release(&state, id, stream, seq, false).await;
+    let baton = release(&state, id, stream, seq, false, namespace).await;
     let head = CursorRespBody {
         baton,
         base_url: state.config.base_url.clone(),
@@ -295,16 +357,22 @@ async fn pipeline(
     state: Arc<ServerState>,
     version: Version,
     encoding: Encoding,
+    headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
+    let namespace = match namespace::resolve(&state, headers) {
+        Ok(ns) => ns,
+        Err(refusal) => return refusal.into_response(),
+    };
     let request = match encoding.decode_pipeline(&body) {
         Ok(r) => r,
         Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
-    let (id, mut stream, seq) = match acquire(&state, request.baton.as_deref(), encoding).await {
-        Ok(acquired) => acquired,
-        Err(response) => return response,
-    };
+    let (id, mut stream, seq) =
+        match acquire(&state, request.baton.as_deref(), &namespace, encoding).await {
+            Ok(acquired) => acquired,
+            Err(response) => return response,
+        };
     let mut results = Vec::with_capacity(request.requests.len());
     let mut closed = false;
     for req in request.requests {
@@ -323,7 +391,7 @@ async fn pipeline(
             }
         }
     }
-    let baton = release(&state, id, stream, seq, closed).await;
+    let baton = release(&state, id, stream, seq, closed, namespace).await;
     let body = PipelineRespBody {
         baton,
         base_url: state.config.base_url.clone(),

@@ -3,6 +3,7 @@
 mod baton;
 mod errors;
 mod http;
+mod namespace;
 mod stream;
 mod ws;
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use dbx_core::Adapter;
+use dbx_core::{Adapter, TenantManager};
 
 pub use stream::Version;
 
@@ -69,6 +70,16 @@ pub struct Config {
     ///
     /// Default: 150.
     pub ws_max_stored_sql: usize,
+    /// Namespaces are also read from the `Host` header when it ends with this suffix:
+    /// with `db.example.com`, host `acme.db.example.com` is namespace `acme`.
+    ///
+    /// Default: none (namespaces come from the `x-namespace` header only).
+    pub namespace_host_suffix: Option<String>,
+    /// Serve the admin API (`/v1/namespaces`) on the main router; turn off to serve it on a
+    /// listener of its own with [`admin_router`].
+    ///
+    /// Default: true.
+    pub admin_on_main: bool,
     /// Sent as `base_url` in every response, for sticky routing.
     ///
     /// Default: none.
@@ -84,6 +95,8 @@ impl Default for Config {
             max_body_bytes: 10 * 1024 * 1024,
             limits: Limits::default(),
             protobuf: true,
+            namespace_host_suffix: None,
+            admin_on_main: true,
             ws_max_stored_sql: 150,
             base_url: None,
         }
@@ -93,18 +106,38 @@ impl Default for Config {
 /// What the handlers share.
 #[derive(Debug)]
 pub struct ServerState {
-    adapter: Arc<dyn Adapter>,
+    root: Arc<dyn Adapter>,
+    tenants: Option<Arc<dyn TenantManager>>,
     config: Config,
     baton_key: baton::BatonKey,
     streams: tokio::sync::Mutex<http::Streams>,
 }
 
 impl ServerState {
-    /// A server over `adapter`. If a tokio runtime is running, a task expires idle streams
-    /// every second (requests also expire them as they look streams up).
+    /// A server over `adapter`, without namespaces.
     pub fn new(adapter: Arc<dyn Adapter>, config: Config) -> Arc<Self> {
+        Self::build(adapter, None, config)
+    }
+
+    /// A server over `root` whose namespaces are the tenants of `tenants`.
+    pub fn with_tenants(
+        root: Arc<dyn Adapter>,
+        tenants: Arc<dyn TenantManager>,
+        config: Config,
+    ) -> Arc<Self> {
+        Self::build(root, Some(tenants), config)
+    }
+
+    /// If a tokio runtime is running, a task expires idle streams every second (requests also
+    /// expire them as they look streams up).
+    fn build(
+        root: Arc<dyn Adapter>,
+        tenants: Option<Arc<dyn TenantManager>>,
+        config: Config,
+    ) -> Arc<Self> {
         let state = Arc::new(Self {
-            adapter,
+            root,
+            tenants,
             config,
             baton_key: baton::BatonKey::random(),
             streams: tokio::sync::Mutex::new(http::Streams::default()),
@@ -148,7 +181,25 @@ pub fn router(state: Arc<ServerState>) -> Router {
             .route("/v3-protobuf/pipeline", post(http::pipeline_v3_protobuf))
             .route("/v3-protobuf/cursor", post(http::cursor_v3_protobuf));
     }
+    if state.config.admin_on_main {
+        router = router.merge(admin_routes());
+    }
     router.layer(DefaultBodyLimit::max(limit)).with_state(state)
+}
+
+fn admin_routes() -> Router<Arc<ServerState>> {
+    Router::new()
+        .route("/v1/namespaces", get(namespace::list))
+        .route("/v1/namespaces/{ns}/create", post(namespace::create))
+        .route(
+            "/v1/namespaces/{ns}",
+            axum::routing::delete(namespace::delete),
+        )
+}
+
+/// The admin API alone, for a listener of its own (see [`Config::admin_on_main`]).
+pub fn admin_router(state: Arc<ServerState>) -> Router {
+    admin_routes().with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes.

@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dbx_core::Adapter;
 use tokio::sync::mpsc;
 
 use prost::Message as _;
@@ -67,9 +68,17 @@ pub(crate) async fn upgrade(
             (ws.protocols([*name]), *version, *protobuf)
         }
     };
+    // The namespace is fixed for the connection at the upgrade, as in sqld.
+    let adapter = match super::namespace::resolve(&state, &headers) {
+        Ok(ns) => match super::namespace::adapter(&state, &ns).await {
+            Ok(adapter) => adapter,
+            Err(refusal) => return refusal.into_response(),
+        },
+        Err(refusal) => return refusal.into_response(),
+    };
     let limit = state.config.max_body_bytes;
     ws.max_message_size(limit)
-        .on_upgrade(move |socket| connection(state, socket, version, protobuf))
+        .on_upgrade(move |socket| connection(state, adapter, socket, version, protobuf))
 }
 
 /// Writes a server message in the connection's encoding.
@@ -114,6 +123,7 @@ enum Work {
 
 struct Conn {
     state: Arc<ServerState>,
+    adapter: Arc<dyn Adapter>,
     version: Version,
     out: mpsc::Sender<ServerMsg>,
     streams: HashMap<i32, mpsc::Sender<Job>>,
@@ -134,6 +144,7 @@ fn close(code: u16, reason: &str) -> Message {
 
 async fn connection(
     state: Arc<ServerState>,
+    adapter: Arc<dyn Adapter>,
     mut socket: WebSocket,
     version: Version,
     protobuf: bool,
@@ -141,6 +152,7 @@ async fn connection(
     let (out, mut outgoing) = mpsc::channel::<ServerMsg>(64);
     let mut conn = Conn {
         state,
+        adapter,
         version,
         out,
         streams: HashMap::new(),
@@ -284,8 +296,13 @@ impl Conn {
                 }
                 let (queue, jobs) = mpsc::channel(8);
                 self.streams.insert(stream_id, queue);
-                let (state, out, version) = (self.state.clone(), self.out.clone(), self.version);
-                tokio::spawn(stream_task(state, version, request_id, jobs, out));
+                let (state, adapter, out, version) = (
+                    self.state.clone(),
+                    self.adapter.clone(),
+                    self.out.clone(),
+                    self.version,
+                );
+                tokio::spawn(stream_task(state, adapter, version, request_id, jobs, out));
             }
             Request::CloseStream { stream_id } => {
                 // Dropping the queue ends the task once it has run what was queued before,
@@ -472,6 +489,7 @@ fn ws_response(response: StreamResponse) -> WsResponse {
 /// One stream: opens its connection, then runs its queue in order.
 async fn stream_task(
     state: Arc<ServerState>,
+    adapter: Arc<dyn Adapter>,
     version: Version,
     open_request: i32,
     mut jobs: mpsc::Receiver<Job>,
@@ -490,7 +508,7 @@ async fn stream_task(
             let _ = out.send(msg).await;
         }
     };
-    let mut stream = match state.adapter.connection().await {
+    let mut stream = match adapter.connection().await {
         Ok(conn) => {
             reply(open_request, Ok(WsResponse::OpenStream {})).await;
             Stream::new(conn)
