@@ -529,6 +529,7 @@ async fn describe_reports_parameters_columns_and_kind() {
     );
 }
 
+mod auth;
 mod js;
 mod libsql_client;
 mod namespaces;

@@ -8,10 +8,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::libsql_client::{Running, start};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(
+pub(crate) async fn connect(
     server: &Running,
     protocols: Option<&str>,
 ) -> Result<(Socket, Option<String>), String> {
@@ -37,14 +37,14 @@ async fn connect(
     }
 }
 
-async fn send(socket: &mut Socket, msg: Value) {
+pub(crate) async fn send(socket: &mut Socket, msg: Value) {
     socket
         .send(Message::Text(msg.to_string().into()))
         .await
         .unwrap();
 }
 
-async fn next_json(socket: &mut Socket) -> Value {
+pub(crate) async fn next_json(socket: &mut Socket) -> Value {
     loop {
         match socket
             .next()
@@ -59,7 +59,7 @@ async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
-async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
+pub(crate) async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
     while let Some(msg) = socket.next().await {
         if let Ok(Message::Close(frame)) = msg {
             return frame.map(|f| f.code);
@@ -68,7 +68,7 @@ async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
     None
 }
 
-fn request(id: i32, request: Value) -> Value {
+pub(crate) fn request(id: i32, request: Value) -> Value {
     json!({"type": "request", "request_id": id, "request": request})
 }
 

@@ -3,4 +3,4 @@
 pub mod proto;
 pub mod server;
 
-pub use server::{Config, Limits, ServerState, router, serve};
+pub use server::{AuthKeys, Config, Limits, ServerState, admin_router, router, serve};

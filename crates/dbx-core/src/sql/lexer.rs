@@ -164,6 +164,39 @@ pub fn split_statements(sql: &str, dialect: Dialect) -> Vec<&str> {
     out
 }
 
+/// The words (keywords and bare identifiers, upper-cased) of `sql` that stand outside
+/// literals, quoted identifiers and comments, in text order.
+pub(crate) fn bare_words(sql: &str, dialect: Dialect) -> Vec<String> {
+    let mut lexer = Lexer {
+        bytes: sql.as_bytes(),
+        pos: 0,
+        dialect,
+    };
+    let mut words = Vec::new();
+    while let Some(b) = lexer.peek(0) {
+        if lexer.skip_comment() || lexer.skip_quoted() {
+            continue;
+        }
+        if dialect == Dialect::Postgres
+            && b == b'$'
+            && !lexer.prev_is_ident()
+            && lexer.dollar_quote_from(lexer.pos)
+        {
+            continue;
+        }
+        if is_ident_start(b) && !lexer.prev_is_ident() {
+            let start = lexer.pos;
+            while lexer.peek(0).is_some_and(is_ident_char) {
+                lexer.pos += 1;
+            }
+            words.push(sql[start..lexer.pos].to_ascii_uppercase());
+            continue;
+        }
+        lexer.pos += 1;
+    }
+    words
+}
+
 /// The error a pooled adapter gives for a transaction-control statement.
 pub fn refuse_transaction_control(sql: &str, dialect: Dialect) -> crate::Result<()> {
     if is_transaction_control(sql, dialect) {

@@ -1,8 +1,10 @@
 //! SQL text handling shared by every adapter: the placeholder lexer and the native rewrite.
 
+mod access;
 mod bind;
 mod lexer;
 
+pub use access::is_read_only;
 pub use bind::{NativeStatement, to_native};
 pub use lexer::{
     Dialect, MAX_PARAMETER_INDEX, Placeholder, PlaceholderKind, is_transaction_control,

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use prost::Message as _;
 
 use super::ServerState;
+use super::auth::{self, Access};
 use super::baton::random_u64;
 use super::namespace::{self, Namespace};
 use super::stream::{Failure, Stream, Version};
@@ -21,6 +22,14 @@ use crate::proto::{
     StreamRequest, StreamResult,
 };
 
+/// Who a stream belongs to: the namespace and the token it was opened under. Its batons work
+/// for that pair only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) namespace: Namespace,
+    token: Option<[u8; 32]>,
+}
+
 /// Where a stream stands between requests.
 #[derive(Debug)]
 pub(crate) enum Slot {
@@ -29,21 +38,23 @@ pub(crate) enum Slot {
         stream: Box<Stream>,
         next: u64,
         since: Instant,
-        namespace: Namespace,
+        owner: Owner,
     },
     /// A request is running on it; another one now is a reused baton.
-    Busy { namespace: Namespace },
+    Busy { owner: Owner },
     /// Expired for idleness; kept a while so that late requests learn why.
-    Expired { at: Instant, namespace: Namespace },
+    Expired { at: Instant, owner: Owner },
 }
 
 impl Slot {
-    pub(crate) fn namespace(&self) -> Option<&dbx_core::TenantId> {
+    pub(crate) fn owner(&self) -> &Owner {
         match self {
-            Slot::Idle { namespace, .. }
-            | Slot::Busy { namespace }
-            | Slot::Expired { namespace, .. } => namespace.as_ref(),
+            Slot::Idle { owner, .. } | Slot::Busy { owner } | Slot::Expired { owner, .. } => owner,
         }
+    }
+
+    pub(crate) fn namespace(&self) -> Option<&dbx_core::TenantId> {
+        self.owner().namespace.as_ref()
     }
 }
 
@@ -66,14 +77,12 @@ impl Streams {
     pub(crate) fn sweep(&mut self, state: &super::Config) {
         let now = Instant::now();
         for slot in self.slots.values_mut() {
-            if let Slot::Idle {
-                since, namespace, ..
-            } = slot
+            if let Slot::Idle { since, owner, .. } = slot
                 && now.duration_since(*since) >= state.stream_idle_timeout
             {
                 *slot = Slot::Expired {
                     at: now,
-                    namespace: namespace.take(),
+                    owner: owner.clone(),
                 };
             }
         }
@@ -189,12 +198,27 @@ pub(crate) async fn pipeline_v3(
     pipeline(state, Version::V3, Encoding::Json, &headers, body).await
 }
 
+/// The namespace a request is for and the rights its token holds there.
+fn authorize(state: &ServerState, headers: &HeaderMap) -> Result<(Owner, Access), Box<Response>> {
+    let refused = |r: Response| Box::new(r);
+    let namespace = namespace::resolve(state, headers).map_err(|r| refused(r.into()))?;
+    let grant = auth::from_headers(state.config.auth.as_ref(), headers)
+        .map_err(|e| refused(e.into_response()))?;
+    let access =
+        auth::require_access(&grant, &namespace).map_err(|e| refused(e.into_response()))?;
+    let owner = Owner {
+        namespace,
+        token: grant.token,
+    };
+    Ok((owner, access))
+}
+
 /// The stream a request is for: a new one, or one taken out of its slot (marked busy).
 /// A stream belongs to the namespace it was opened in; its baton works nowhere else.
 async fn acquire(
     state: &ServerState,
     baton: Option<&str>,
-    namespace: &Namespace,
+    owner: &Owner,
     encoding: Encoding,
 ) -> Result<(u64, Box<Stream>, u64), Response> {
     let Some(baton) = baton else {
@@ -213,7 +237,7 @@ async fn acquire(
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             return Err(response);
         }
-        let adapter = namespace::adapter(state, namespace).await?;
+        let adapter = namespace::adapter(state, &owner.namespace).await?;
         let conn = adapter.connection().await.map_err(|e| {
             encoding.error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -231,21 +255,28 @@ async fn acquire(
     let Some(slot) = streams.slots.remove(&id) else {
         return Err(text(StatusCode::BAD_REQUEST, "Received an invalid baton"));
     };
-    if slot.namespace() != namespace.as_ref() {
+    if slot.namespace() != owner.namespace.as_ref() {
         streams.slots.insert(id, slot);
         return Err(text(
             StatusCode::BAD_REQUEST,
             "Received a baton of a stream in another namespace",
         ));
     }
+    if slot.owner() != owner {
+        streams.slots.insert(id, slot);
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Received a baton of a stream opened with another token",
+        ));
+    }
     match slot {
         Slot::Idle {
             stream,
             next,
-            namespace,
+            owner,
             ..
         } if next == seq => {
-            streams.slots.insert(id, Slot::Busy { namespace });
+            streams.slots.insert(id, Slot::Busy { owner });
             Ok((id, stream, seq))
         }
         expired @ Slot::Expired { .. } => {
@@ -274,7 +305,7 @@ async fn release(
     stream: Box<Stream>,
     seq: u64,
     closed: bool,
-    namespace: Namespace,
+    owner: Owner,
 ) -> Option<String> {
     let mut streams = state.streams.lock().await;
     if closed {
@@ -288,7 +319,7 @@ async fn release(
             stream,
             next,
             since: Instant::now(),
-            namespace,
+            owner,
         },
     );
     Some(state.baton_key.sign(id, next))
@@ -302,19 +333,20 @@ async fn cursor(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    let namespace = match namespace::resolve(&state, headers) {
-        Ok(ns) => ns,
-        Err(refusal) => return refusal.into_response(),
+    let (owner, access) = match authorize(&state, headers) {
+        Ok(authorized) => authorized,
+        Err(response) => return *response,
     };
     let request = match encoding.decode_cursor(&body) {
         Ok(r) => r,
         Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
     let (id, mut stream, seq) =
-        match acquire(&state, request.baton.as_deref(), &namespace, encoding).await {
+        match acquire(&state, request.baton.as_deref(), &owner, encoding).await {
             Ok(acquired) => acquired,
             Err(response) => return response,
         };
+    stream.read_only = access == Access::Read;
     let entries = match stream.cursor(request.batch, Version::V3).await {
         Ok(entries) => entries,
         Err(Failure::Request(error)) => vec![CursorEntry::Error { error }],
@@ -322,8 +354,12 @@ async fn cursor(
             state.streams.lock().await.slots.remove(&id);
             return text(StatusCode::BAD_REQUEST, message);
         }
+        Err(Failure::Forbidden(error)) => {
+            state.streams.lock().await.slots.remove(&id);
+            return auth::forbidden_write(error.message).into_response();
+        }
     };
-    let baton = release(&state, id, stream, seq, false, namespace).await;
+    let baton = release(&state, id, stream, seq, false, owner).await;
     let head = CursorRespBody {
         baton,
         base_url: state.config.base_url.clone(),
@@ -360,19 +396,20 @@ async fn pipeline(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    let namespace = match namespace::resolve(&state, headers) {
-        Ok(ns) => ns,
-        Err(refusal) => return refusal.into_response(),
+    let (owner, access) = match authorize(&state, headers) {
+        Ok(authorized) => authorized,
+        Err(response) => return *response,
     };
     let request = match encoding.decode_pipeline(&body) {
         Ok(r) => r,
         Err(message) => return text(StatusCode::BAD_REQUEST, message),
     };
     let (id, mut stream, seq) =
-        match acquire(&state, request.baton.as_deref(), &namespace, encoding).await {
+        match acquire(&state, request.baton.as_deref(), &owner, encoding).await {
             Ok(acquired) => acquired,
             Err(response) => return response,
         };
+    stream.read_only = access == Access::Read;
     let mut results = Vec::with_capacity(request.requests.len());
     let mut closed = false;
     for req in request.requests {
@@ -389,9 +426,14 @@ async fn pipeline(
                 state.streams.lock().await.slots.remove(&id);
                 return text(StatusCode::BAD_REQUEST, message);
             }
+            Err(Failure::Forbidden(error)) => {
+                // As in sqld, the whole pipeline fails; the stream goes, rolling back.
+                state.streams.lock().await.slots.remove(&id);
+                return auth::forbidden_write(error.message).into_response();
+            }
         }
     }
-    let baton = release(&state, id, stream, seq, closed, namespace).await;
+    let baton = release(&state, id, stream, seq, closed, owner).await;
     let body = PipelineRespBody {
         baton,
         base_url: state.config.base_url.clone(),

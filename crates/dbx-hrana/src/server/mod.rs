@@ -1,5 +1,6 @@
 //! The Hrana server: [`router`] and [`serve`].
 
+mod auth;
 mod baton;
 mod errors;
 mod http;
@@ -16,6 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use dbx_core::{Adapter, TenantManager};
 
+pub use auth::{AuthKeys, ROOT_NAMESPACE};
 pub use stream::Version;
 
 /// Per-stream limits.
@@ -84,6 +86,16 @@ pub struct Config {
     ///
     /// Default: none.
     pub base_url: Option<String>,
+    /// Keys for Ed25519 JWTs. With keys, every pipeline, cursor and WebSocket `hello` needs a
+    /// token; without, anyone who reaches the server may do anything.
+    ///
+    /// Default: none.
+    pub auth: Option<AuthKeys>,
+    /// Let [`serve`] listen on a non-loopback address without [`Config::auth`]. Off, it
+    /// refuses to, so that an open database is never exposed by accident.
+    ///
+    /// Default: false.
+    pub allow_public_without_auth: bool,
 }
 
 impl Default for Config {
@@ -99,6 +111,8 @@ impl Default for Config {
             admin_on_main: true,
             ws_max_stored_sql: 150,
             base_url: None,
+            auth: None,
+            allow_public_without_auth: false,
         }
     }
 }
@@ -203,11 +217,28 @@ pub fn admin_router(state: Arc<ServerState>) -> Router {
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes.
+///
+/// Fails at once, serving nothing, when the listener is not on a loopback address and the
+/// server has no [`Config::auth`] keys, unless [`Config::allow_public_without_auth`] is set.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback()
+        && state.config.auth.is_none()
+        && !state.config.allow_public_without_auth
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "refusing to serve {addr} without authentication: configure JWT keys \
+                 (Config::auth), listen on a loopback address, or set \
+                 Config::allow_public_without_auth"
+            ),
+        ));
+    }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use dbx_core::sql::{Dialect, leading_keyword, split_statements};
+use dbx_core::sql::{Dialect, is_read_only, leading_keyword, split_statements};
 use dbx_core::{Connection, ResultSet, Statement};
 
 use super::Limits;
@@ -31,6 +31,9 @@ pub(crate) enum Failure {
     /// The client broke the protocol; the whole pipeline fails with 400 and the stream is
     /// dropped, as the spec says.
     Protocol(String),
+    /// A read-only token sent a statement that may write. Nothing of the request ran; over
+    /// HTTP the whole pipeline fails with 403, over WebSocket the request gets this error.
+    Forbidden(proto::Error),
 }
 
 fn request_error(code: &str, message: impl Into<String>) -> Failure {
@@ -43,6 +46,8 @@ pub(crate) struct Stream {
     conn: Box<dyn Connection>,
     sqls: HashMap<i32, String>,
     dialect: Dialect,
+    /// Set from the token of each request: statements that may write are refused.
+    pub(crate) read_only: bool,
 }
 
 impl Stream {
@@ -52,6 +57,7 @@ impl Stream {
             conn,
             sqls: HashMap::new(),
             dialect,
+            read_only: false,
         }
     }
 
@@ -80,6 +86,7 @@ impl Stream {
         limits: &Limits,
     ) -> Result<StreamResponse, Failure> {
         check_version(&req, version)?;
+        self.check_writes(&req)?;
         match req {
             StreamRequest::Close {} => Ok(StreamResponse::Close {}),
             StreamRequest::Execute { stmt } => {
@@ -177,6 +184,7 @@ impl Stream {
         let sql = self.sql_of(stmt.sql, stmt.sql_id).map_err(|f| match f {
             Failure::Request(e) => e,
             Failure::Protocol(m) => proto::Error::new("SQL_INPUT_ERROR", m),
+            Failure::Forbidden(e) => e,
         })?;
         let parts = split_statements(&sql, self.dialect);
         match parts.len() {
@@ -207,6 +215,55 @@ impl Stream {
             .await
             .map_err(|e| stmt_error(&e))?;
         Ok(to_result(result, want_rows))
+    }
+
+    /// Refuses, before anything runs, a request holding a statement that may write when the
+    /// stream is read-only. Stored SQL is looked up; unknown ids are left for `handle` to report.
+    fn check_writes(&self, req: &StreamRequest) -> Result<(), Failure> {
+        if !self.read_only {
+            return Ok(());
+        }
+        let texts: Vec<&str> = match req {
+            StreamRequest::Execute { stmt } => {
+                self.text(&stmt.sql, stmt.sql_id).into_iter().collect()
+            }
+            StreamRequest::Batch { batch } => self.batch_texts(batch),
+            StreamRequest::Sequence { sql, sql_id } => {
+                self.text(sql, *sql_id).into_iter().collect()
+            }
+            _ => Vec::new(),
+        };
+        self.refuse_writes(&texts)
+    }
+
+    fn text<'a>(&'a self, sql: &'a Option<String>, id: Option<i32>) -> Option<&'a str> {
+        sql.as_deref()
+            .or_else(|| id.and_then(|id| self.sqls.get(&id).map(String::as_str)))
+    }
+
+    fn batch_texts<'a>(&'a self, batch: &'a Batch) -> Vec<&'a str> {
+        batch
+            .steps
+            .iter()
+            .filter_map(|step| self.text(&step.stmt.sql, step.stmt.sql_id))
+            .collect()
+    }
+
+    fn refuse_writes(&self, texts: &[&str]) -> Result<(), Failure> {
+        for sql in texts {
+            for part in split_statements(sql, self.dialect) {
+                if !is_read_only(part, self.dialect) {
+                    return Err(Failure::Forbidden(proto::Error::new(
+                        "SQLITE_AUTH",
+                        format!(
+                            "the token is read-only and this statement may write: {:?}; use a read-write token",
+                            truncate(part, 200)
+                        ),
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs a batch, calling `each` with every step's outcome in order.
@@ -261,6 +318,9 @@ impl Stream {
         batch: Batch,
         version: Version,
     ) -> Result<Vec<CursorEntry>, Failure> {
+        if self.read_only {
+            self.refuse_writes(&self.batch_texts(&batch))?;
+        }
         let mut entries = Vec::new();
         self.run_batch(batch, version, |i, outcome| {
             let step = u32::try_from(i).unwrap_or(u32::MAX);
@@ -396,6 +456,15 @@ fn to_result(rs: ResultSet, want_rows: bool) -> StmtResult {
         affected_row_count: rs.rows_affected,
         last_insert_rowid: rs.last_insert_id.map(|id| id.to_string()),
     }
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 #[cfg(test)]

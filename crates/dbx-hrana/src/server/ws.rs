@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -21,6 +22,8 @@ use tokio::sync::mpsc;
 use prost::Message as _;
 
 use super::ServerState;
+use super::auth;
+use super::namespace::Namespace;
 use super::stream::{Failure, Stream, Version};
 use crate::proto::pb;
 use crate::proto::ws::{ClientMsg, Request, Response as WsResponse, ServerMsg};
@@ -69,16 +72,30 @@ pub(crate) async fn upgrade(
         }
     };
     // The namespace is fixed for the connection at the upgrade, as in sqld.
-    let adapter = match super::namespace::resolve(&state, &headers) {
-        Ok(ns) => match super::namespace::adapter(&state, &ns).await {
-            Ok(adapter) => adapter,
-            Err(refusal) => return refusal.into_response(),
-        },
+    // The token comes later, in `hello`.
+    let namespace = match super::namespace::resolve(&state, &headers) {
+        Ok(ns) => ns,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let adapter = match super::namespace::adapter(&state, &namespace).await {
+        Ok(adapter) => adapter,
         Err(refusal) => return refusal.into_response(),
     };
     let limit = state.config.max_body_bytes;
-    ws.max_message_size(limit)
-        .on_upgrade(move |socket| connection(state, adapter, socket, version, protobuf))
+    ws.max_message_size(limit).on_upgrade(move |socket| {
+        let conn = Conn {
+            state,
+            adapter,
+            namespace,
+            read_only: Arc::new(AtomicBool::new(false)),
+            version,
+            out: mpsc::channel(1).0,
+            streams: HashMap::new(),
+            cursors: HashMap::new(),
+            sqls: HashMap::new(),
+        };
+        connection(conn, socket, protobuf)
+    })
 }
 
 /// Writes a server message in the connection's encoding.
@@ -124,6 +141,9 @@ enum Work {
 struct Conn {
     state: Arc<ServerState>,
     adapter: Arc<dyn Adapter>,
+    namespace: Namespace,
+    /// From the token of the latest `hello`; the stream tasks read it before each request.
+    read_only: Arc<AtomicBool>,
     version: Version,
     out: mpsc::Sender<ServerMsg>,
     streams: HashMap<i32, mpsc::Sender<Job>>,
@@ -142,23 +162,10 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
-async fn connection(
-    state: Arc<ServerState>,
-    adapter: Arc<dyn Adapter>,
-    mut socket: WebSocket,
-    version: Version,
-    protobuf: bool,
-) {
+async fn connection(mut conn: Conn, mut socket: WebSocket, protobuf: bool) {
     let (out, mut outgoing) = mpsc::channel::<ServerMsg>(64);
-    let mut conn = Conn {
-        state,
-        adapter,
-        version,
-        out,
-        streams: HashMap::new(),
-        cursors: HashMap::new(),
-        sqls: HashMap::new(),
-    };
+    conn.out = out;
+    let version = conn.version;
     let mut hello = false;
     loop {
         tokio::select! {
@@ -189,10 +196,23 @@ async fn connection(
                             .await;
                         return;
                     }
-                    ClientMsg::Hello { .. } => {
-                        hello = true;
-                        let _ = conn.out.send(ServerMsg::HelloOk {}).await;
-                    }
+                    ClientMsg::Hello { jwt } => match conn.authenticate(jwt.as_deref()) {
+                        Ok(()) => {
+                            hello = true;
+                            let _ = conn.out.send(ServerMsg::HelloOk {}).await;
+                        }
+                        Err(error) => {
+                            // Queued responses go first, then the refusal, then the close.
+                            drop(conn);
+                            while let Some(msg) = outgoing.recv().await {
+                                let _ = socket.send(encode(msg, protobuf)).await;
+                            }
+                            let refusal = ServerMsg::HelloError { error };
+                            let _ = socket.send(encode(refusal, protobuf)).await;
+                            let _ = socket.send(close(1000, "authentication failed")).await;
+                            return;
+                        }
+                    },
                     ClientMsg::Request { .. } if !hello => {
                         let _ = socket.send(close(1008, "Received a request before hello message")).await;
                         return;
@@ -205,6 +225,16 @@ async fn connection(
 }
 
 impl Conn {
+    /// Checks a `hello`'s token and takes its rights for the requests that follow.
+    fn authenticate(&self, jwt: Option<&str>) -> Result<(), proto::Error> {
+        let grant = auth::from_hello(self.state.config.auth.as_ref(), jwt)
+            .and_then(|grant| auth::require_access(&grant, &self.namespace))
+            .map_err(|e| error(e.code, e.message))?;
+        self.read_only
+            .store(grant == auth::Access::Read, Ordering::SeqCst);
+        Ok(())
+    }
+
     async fn reply(&self, request_id: i32, result: Result<WsResponse, proto::Error>) {
         let msg = match result {
             Ok(response) => ServerMsg::ResponseOk {
@@ -296,13 +326,14 @@ impl Conn {
                 }
                 let (queue, jobs) = mpsc::channel(8);
                 self.streams.insert(stream_id, queue);
-                let (state, adapter, out, version) = (
-                    self.state.clone(),
-                    self.adapter.clone(),
-                    self.out.clone(),
-                    self.version,
-                );
-                tokio::spawn(stream_task(state, adapter, version, request_id, jobs, out));
+                let task = StreamTask {
+                    state: self.state.clone(),
+                    adapter: self.adapter.clone(),
+                    read_only: self.read_only.clone(),
+                    version: self.version,
+                    out: self.out.clone(),
+                };
+                tokio::spawn(task.run(request_id, jobs));
             }
             Request::CloseStream { stream_id } => {
                 // Dropping the queue ends the task once it has run what was queued before,
@@ -486,91 +517,105 @@ fn ws_response(response: StreamResponse) -> WsResponse {
     }
 }
 
-/// One stream: opens its connection, then runs its queue in order.
-async fn stream_task(
+/// What a stream's task shares with its connection.
+struct StreamTask {
     state: Arc<ServerState>,
     adapter: Arc<dyn Adapter>,
+    read_only: Arc<AtomicBool>,
     version: Version,
-    open_request: i32,
-    mut jobs: mpsc::Receiver<Job>,
     out: mpsc::Sender<ServerMsg>,
-) {
-    let reply = |request_id: i32, result: Result<WsResponse, proto::Error>| {
-        let out = out.clone();
-        async move {
-            let msg = match result {
-                Ok(response) => ServerMsg::ResponseOk {
-                    request_id,
-                    response,
-                },
-                Err(error) => ServerMsg::ResponseError { request_id, error },
-            };
-            let _ = out.send(msg).await;
-        }
-    };
-    let mut stream = match adapter.connection().await {
-        Ok(conn) => {
-            reply(open_request, Ok(WsResponse::OpenStream {})).await;
-            Stream::new(conn)
-        }
-        Err(e) => {
-            reply(open_request, Err(super::errors::stmt_error(&e))).await;
-            // Until the client closes it, every request on the stream gets this answer.
-            while let Some((request_id, _)) = jobs.recv().await {
-                reply(
-                    request_id,
-                    Err(error("STREAM_NOT_OPEN", "the stream failed to open")),
-                )
-                .await;
-            }
-            return;
-        }
-    };
-    let mut cursors: HashMap<i32, VecDeque<CursorEntry>> = HashMap::new();
-    while let Some((request_id, work)) = jobs.recv().await {
-        let result = match work {
-            Work::Handle(request) => {
-                match stream.handle(request, version, &state.config.limits).await {
-                    Ok(response) => Ok(ws_response(response)),
-                    Err(Failure::Request(e)) => Err(e),
-                    Err(Failure::Protocol(m)) => Err(error("PROTOCOL_ERROR", m)),
-                }
-            }
-            Work::OpenCursor { cursor_id, batch } => {
-                let entries = match stream.cursor(batch, version).await {
-                    Ok(entries) => entries,
-                    Err(Failure::Request(e)) => vec![CursorEntry::Error { error: e }],
-                    Err(Failure::Protocol(m)) => vec![CursorEntry::Error {
-                        error: error("PROTOCOL_ERROR", m),
-                    }],
+}
+
+impl StreamTask {
+    /// One stream: opens its connection, then runs its queue in order.
+    async fn run(self, open_request: i32, mut jobs: mpsc::Receiver<Job>) {
+        let StreamTask {
+            state,
+            adapter,
+            read_only,
+            version,
+            out,
+        } = self;
+        let reply = |request_id: i32, result: Result<WsResponse, proto::Error>| {
+            let out = out.clone();
+            async move {
+                let msg = match result {
+                    Ok(response) => ServerMsg::ResponseOk {
+                        request_id,
+                        response,
+                    },
+                    Err(error) => ServerMsg::ResponseError { request_id, error },
                 };
-                cursors.insert(cursor_id, entries.into());
-                Ok(WsResponse::OpenCursor {})
-            }
-            Work::FetchCursor {
-                cursor_id,
-                max_count,
-            } => match cursors.get_mut(&cursor_id) {
-                Some(entries) => {
-                    let n = usize::try_from(max_count)
-                        .unwrap_or(usize::MAX)
-                        .min(entries.len());
-                    let batch: Vec<CursorEntry> = entries.drain(..n).collect();
-                    Ok(WsResponse::FetchCursor {
-                        entries: batch,
-                        done: entries.is_empty(),
-                    })
-                }
-                None => Err(error(
-                    "CURSOR_NOT_OPEN",
-                    format!("cursor {cursor_id} is not open"),
-                )),
-            },
-            Work::CloseCursor { cursor_id } => {
-                cursors.remove(&cursor_id);
-                Ok(WsResponse::CloseCursor {})
+                let _ = out.send(msg).await;
             }
         };
-        reply(request_id, result).await;
+        let mut stream = match adapter.connection().await {
+            Ok(conn) => {
+                reply(open_request, Ok(WsResponse::OpenStream {})).await;
+                Stream::new(conn)
+            }
+            Err(e) => {
+                reply(open_request, Err(super::errors::stmt_error(&e))).await;
+                // Until the client closes it, every request on the stream gets this answer.
+                while let Some((request_id, _)) = jobs.recv().await {
+                    reply(
+                        request_id,
+                        Err(error("STREAM_NOT_OPEN", "the stream failed to open")),
+                    )
+                    .await;
+                }
+                return;
+            }
+        };
+        let mut cursors: HashMap<i32, VecDeque<CursorEntry>> = HashMap::new();
+        while let Some((request_id, work)) = jobs.recv().await {
+            stream.read_only = read_only.load(Ordering::SeqCst);
+            let result = match work {
+                Work::Handle(request) => {
+                    match stream.handle(request, version, &state.config.limits).await {
+                        Ok(response) => Ok(ws_response(response)),
+                        Err(Failure::Request(e) | Failure::Forbidden(e)) => Err(e),
+                        Err(Failure::Protocol(m)) => Err(error("PROTOCOL_ERROR", m)),
+                    }
+                }
+                Work::OpenCursor { cursor_id, batch } => {
+                    let entries = match stream.cursor(batch, version).await {
+                        Ok(entries) => entries,
+                        Err(Failure::Request(e) | Failure::Forbidden(e)) => {
+                            vec![CursorEntry::Error { error: e }]
+                        }
+                        Err(Failure::Protocol(m)) => vec![CursorEntry::Error {
+                            error: error("PROTOCOL_ERROR", m),
+                        }],
+                    };
+                    cursors.insert(cursor_id, entries.into());
+                    Ok(WsResponse::OpenCursor {})
+                }
+                Work::FetchCursor {
+                    cursor_id,
+                    max_count,
+                } => match cursors.get_mut(&cursor_id) {
+                    Some(entries) => {
+                        let n = usize::try_from(max_count)
+                            .unwrap_or(usize::MAX)
+                            .min(entries.len());
+                        let batch: Vec<CursorEntry> = entries.drain(..n).collect();
+                        Ok(WsResponse::FetchCursor {
+                            entries: batch,
+                            done: entries.is_empty(),
+                        })
+                    }
+                    None => Err(error(
+                        "CURSOR_NOT_OPEN",
+                        format!("cursor {cursor_id} is not open"),
+                    )),
+                },
+                Work::CloseCursor { cursor_id } => {
+                    cursors.remove(&cursor_id);
+                    Ok(WsResponse::CloseCursor {})
+                }
+            };
+            reply(request_id, result).await;
+        }
     }
 }
