@@ -141,3 +141,26 @@ pub(crate) async fn control(conn: &mut MyConn, sql: &str) -> Result<()> {
         Err(e) => Err(conn.fail(e)),
     }
 }
+
+/// Describes `sql` from the server's prepare: parameters in dbx's placeholder labels, result
+/// columns with their native types. `is_readonly` is dbx's conservative reading of the text,
+/// since MySQL does not say.
+pub(crate) async fn describe(conn: &mut MyConn, sql: &str) -> Result<dbx_core::Description> {
+    run_pending(conn).await?;
+    let (native, params) = dbx_core::sql::describe_placeholders(sql, Dialect::Mysql)?;
+    let stmt = match conn.prepare(&native).await {
+        Ok(stmt) => stmt,
+        Err(e) => return Err(conn.fail(e)),
+    };
+    let columns = stmt
+        .columns()
+        .iter()
+        .map(|c| Column::new(c.name_str(), Some(decltype(c))))
+        .collect();
+    Ok(dbx_core::Description {
+        params,
+        columns,
+        is_explain: leading_keyword(sql, Dialect::Mysql).as_deref() == Some("EXPLAIN"),
+        is_readonly: dbx_core::sql::is_read_only(sql, Dialect::Mysql),
+    })
+}

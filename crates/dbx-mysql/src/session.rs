@@ -64,6 +64,11 @@ impl Connection for MySqlConnection {
         !exec::in_transaction(&self.conn)
     }
 
+    async fn describe(&mut self, sql: &str) -> Result<dbx_core::Description> {
+        self.settle().await?;
+        exec::describe(&mut self.conn, sql).await
+    }
+
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
         self.settle().await?;
         if exec::in_transaction(&self.conn) {

@@ -149,3 +149,23 @@ pub(crate) async fn control(conn: &mut PgConn, sql: &str) -> Result<()> {
     run_pending(conn).await?;
     conn.client.batch_execute(sql).await.map_err(map_err)
 }
+
+/// Describes `sql` from PostgreSQL's own prepare: parameters in dbx's placeholder labels,
+/// columns with their native types. PostgreSQL cannot say whether a statement writes, so
+/// `is_readonly` is dbx's conservative reading of the text.
+pub(crate) async fn describe(conn: &mut PgConn, sql: &str) -> Result<dbx_core::Description> {
+    run_pending(conn).await?;
+    let (native, params) = dbx_core::sql::describe_placeholders(sql, Dialect::Postgres)?;
+    let stmt = conn.prepare(&native).await.map_err(map_err)?;
+    let columns = stmt
+        .columns()
+        .iter()
+        .map(|c| Column::new(c.name(), Some(decltype(c.type_()))))
+        .collect();
+    Ok(dbx_core::Description {
+        params,
+        columns,
+        is_explain: leading_keyword(sql, Dialect::Postgres).as_deref() == Some("EXPLAIN"),
+        is_readonly: dbx_core::sql::is_read_only(sql, Dialect::Postgres),
+    })
+}

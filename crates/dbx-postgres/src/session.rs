@@ -101,6 +101,11 @@ impl Connection for PgConnection {
         !self.in_transaction
     }
 
+    async fn describe(&mut self, sql: &str) -> Result<dbx_core::Description> {
+        self.settle().await?;
+        exec::describe(&mut self.conn, sql).await
+    }
+
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
         self.settle().await?;
         if self.in_transaction {

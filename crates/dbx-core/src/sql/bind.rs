@@ -51,6 +51,21 @@ pub fn to_native(sql: &str, params: Params, dialect: Dialect) -> Result<NativeSt
         });
     }
 
+    let (positions, slots, highest) = layout(&placeholders)?;
+    let values = resolve(&slots, highest, params)?;
+    Ok(rewrite(
+        sql,
+        &placeholders,
+        &positions,
+        &slots,
+        values,
+        dialect,
+    ))
+}
+
+/// Every placeholder's position (`None` for `??`), the distinct positions in order, and the
+/// highest position.
+fn layout(placeholders: &[lexer::Placeholder]) -> Result<(Vec<Option<u32>>, Vec<Slot>, u32)> {
     // Give every placeholder its position (None for `??`), and list the distinct positions.
     let mut slots: Vec<Slot> = Vec::new();
     let mut highest = 0u32;
@@ -91,16 +106,33 @@ pub fn to_native(sql: &str, params: Params, dialect: Dialect) -> Result<NativeSt
         )));
     }
     slots.sort_by_key(|s| s.position);
+    Ok((positions, slots, highest))
+}
 
-    let values = resolve(&slots, highest, params)?;
-    Ok(rewrite(
-        sql,
-        &placeholders,
-        &positions,
-        &slots,
-        values,
-        dialect,
-    ))
+/// `sql` in `dialect`'s native placeholder form with nothing bound, and a label for each
+/// native parameter in order, as SQLite names them: `?3` for a numbered one, `:name` (with
+/// the sigil as written) for a named one, `None` for a bare `?`. For describing a statement.
+pub fn describe_placeholders(sql: &str, dialect: Dialect) -> Result<(String, Vec<Option<String>>)> {
+    let placeholders = lexer::scan(sql, dialect).map_err(Error::Arguments)?;
+    let (positions, slots, _) = layout(&placeholders)?;
+    let mut labels: Vec<Option<String>> = vec![None; slots.len()];
+    let mut labelled = vec![false; slots.len()];
+    for (placeholder, position) in placeholders.iter().zip(&positions) {
+        let Some(position) = position else { continue };
+        let rank = slots.partition_point(|s| s.position < *position);
+        if std::mem::replace(&mut labelled[rank], true) {
+            continue;
+        }
+        labels[rank] = match placeholder.kind {
+            PlaceholderKind::Anonymous | PlaceholderKind::EscapedQuestion => None,
+            PlaceholderKind::Numbered(_) | PlaceholderKind::Named(_) => {
+                Some(sql[placeholder.span.clone()].to_owned())
+            }
+        };
+    }
+    let nulls = vec![Value::Null; slots.len()];
+    let native = rewrite(sql, &placeholders, &positions, &slots, nulls, dialect);
+    Ok((native.sql.into_owned(), labels))
 }
 
 /// Finds the value for each slot, in slot order.

@@ -156,3 +156,15 @@ fn casts_and_literals_survive() {
         "SELECT $1::int, '?', $$ :x $$, \"?\""
     );
 }
+
+#[test]
+fn describe_labels_parameters_as_sqlite_does() {
+    let (sql, labels) =
+        describe_placeholders("SELECT ?1 + 1, :b, @b, ?, '?' FROM t", Dialect::Postgres).unwrap();
+    // dbx names drop the sigil, so `:b` and `@b` are one parameter.
+    assert_eq!(sql, "SELECT $1 + 1, $2, $2, $3, '?' FROM t");
+    assert_eq!(labels, vec![Some("?1".into()), Some(":b".into()), None]);
+    let (sql, labels) = describe_placeholders("SELECT :x, :x", Dialect::Mysql).unwrap();
+    assert_eq!(sql, "SELECT ?, ?");
+    assert_eq!(labels, vec![Some(":x".into())]);
+}

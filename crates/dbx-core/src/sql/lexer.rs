@@ -197,6 +197,41 @@ pub(crate) fn bare_words(sql: &str, dialect: Dialect) -> Vec<String> {
     words
 }
 
+/// `sql` with the white space between a word and an opening parenthesis removed, outside
+/// literals and comments: `COUNT (*)` becomes `COUNT(*)`.
+///
+/// MySQL reads a built-in function name followed by a space as an identifier, so `COUNT (*)`
+/// is a syntax error there; some SQL generators (the Rust `libsql` crate re-renders every
+/// statement) put that space in. Joining is harmless elsewhere in MySQL's grammar.
+pub fn join_call_parens(sql: &str, dialect: Dialect) -> String {
+    let mut lexer = Lexer {
+        bytes: sql.as_bytes(),
+        pos: 0,
+        dialect,
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    while let Some(b) = lexer.peek(0) {
+        if lexer.skip_comment() || lexer.skip_quoted() {
+            continue;
+        }
+        if b.is_ascii_whitespace() && lexer.prev_is_ident() {
+            let start = lexer.pos;
+            while lexer.peek(0).is_some_and(|b| b.is_ascii_whitespace()) {
+                lexer.pos += 1;
+            }
+            if lexer.peek(0) == Some(b'(') {
+                out.push_str(&sql[copied..start]);
+                copied = lexer.pos;
+            }
+            continue;
+        }
+        lexer.pos += 1;
+    }
+    out.push_str(&sql[copied..]);
+    out
+}
+
 /// The error a pooled adapter gives for a transaction-control statement.
 pub fn refuse_transaction_control(sql: &str, dialect: Dialect) -> crate::Result<()> {
     if is_transaction_control(sql, dialect) {

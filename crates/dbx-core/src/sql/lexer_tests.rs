@@ -253,3 +253,18 @@ fn statements_split_only_outside_literals_and_comments() {
     );
     assert_eq!(split_statements("SELECT 1", Dialect::Mysql), ["SELECT 1"]);
 }
+
+#[test]
+fn call_parens_join_outside_literals_only() {
+    assert_eq!(
+        join_call_parens(
+            "SELECT COUNT (*), 'a (b' FROM t -- x (y\nWHERE a IN  (1)",
+            Dialect::Mysql
+        ),
+        "SELECT COUNT(*), 'a (b' FROM t -- x (y\nWHERE a IN(1)"
+    );
+    assert_eq!(
+        join_call_parens("SELECT 1 + (2)", Dialect::Mysql),
+        "SELECT 1 + (2)"
+    );
+}

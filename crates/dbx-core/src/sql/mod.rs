@@ -5,8 +5,9 @@ mod bind;
 mod lexer;
 
 pub use access::is_read_only;
-pub use bind::{NativeStatement, to_native};
+pub use bind::{NativeStatement, describe_placeholders, to_native};
 pub use lexer::{
     Dialect, MAX_PARAMETER_INDEX, Placeholder, PlaceholderKind, is_transaction_control,
-    leading_keyword, may_have_placeholders, refuse_transaction_control, scan, split_statements,
+    join_call_parens, leading_keyword, may_have_placeholders, refuse_transaction_control, scan,
+    split_statements,
 };
