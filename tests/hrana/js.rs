@@ -5,7 +5,7 @@ use std::process::Command;
 
 use dbx_hrana::Config;
 
-use crate::libsql_client::start_with;
+use crate::libsql_client::{Running, start_with};
 
 fn js_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/js"))
@@ -17,11 +17,15 @@ async fn run_node(file: &str) {
 }
 
 async fn run_node_with(file: &str, config: Config) {
+    run_node_on(file, start_with(config).await, "sqlite").await;
+}
+
+/// Runs one `node --test` file against `server`, whose database is `backend`.
+pub(crate) async fn run_node_on(file: &str, server: Running, backend: &'static str) {
     assert!(
         js_dir().join("node_modules/@libsql/client").is_dir(),
         "the npm clients are not installed: run `cargo xtask test`, or `npm ci` in tests/js"
     );
-    let server = start_with(config).await;
     let url = server.url.clone();
     let script = file.to_owned();
     let out = tokio::task::spawn_blocking(move || {
@@ -30,6 +34,7 @@ async fn run_node_with(file: &str, config: Config) {
             .arg(&script)
             .current_dir(js_dir())
             .env("DBX_HRANA_URL", url)
+            .env("DBX_HRANA_BACKEND", backend)
             .output()
     })
     .await
@@ -55,7 +60,7 @@ async fn run_node_with(file: &str, config: Config) {
         passed > 0 && failed == Some(0),
         "node ran no test, or some failed:\n{report}"
     );
-    eprintln!("node --test {file}: {passed} passed");
+    eprintln!("node --test {file} on {backend}: {passed} passed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use dbx_core::Adapter;
 use dbx_hrana::{Config, ServerState};
 use dbx_sqlite::{SqliteAdapter, SqliteOptions};
 
@@ -29,7 +30,16 @@ pub(crate) async fn start_with(config: Config) -> Running {
     let db = SqliteAdapter::open(SqliteOptions::new(dir.path().join("h.db")))
         .await
         .unwrap();
-    let state = ServerState::new(Arc::new(db), config);
+    start_on(Arc::new(db), config, dir).await
+}
+
+/// A server over `adapter` on a real socket; `dir` lives as long as the server.
+pub(crate) async fn start_on(
+    adapter: Arc<dyn Adapter>,
+    config: Config,
+    dir: tempfile::TempDir,
+) -> Running {
+    let state = ServerState::new(adapter, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -43,7 +53,7 @@ pub(crate) async fn start_with(config: Config) -> Running {
     }
 }
 
-async fn client(url: &str) -> libsql::Connection {
+pub(crate) async fn client(url: &str) -> libsql::Connection {
     let db = libsql::Builder::new_remote(url.to_owned(), String::new())
         .connector(hyper_014::client::HttpConnector::new())
         .build()

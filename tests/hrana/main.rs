@@ -530,6 +530,7 @@ async fn describe_reports_parameters_columns_and_kind() {
 }
 
 mod auth;
+mod backends;
 mod js;
 mod libsql_client;
 mod namespaces;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use dbx_core::tenancy::TenantCacheConfig;
 use dbx_core::{Adapter, TenantManager, async_trait};
 use dbx_mysql::{MySqlAdapter, MySqlConfig, MySqlTenants};
-use dbx_tests::env::{server_url, unique_name};
+use dbx_tests::env::unique_name;
 use dbx_tests::{Harness, Types, conformance_tests};
 
 /// Each test works in a database of its own; tenant tests use a prefix of their own.
@@ -18,34 +18,10 @@ struct MySqlHarness {
 }
 
 pub(crate) fn url() -> String {
-    server_url("DBX_TEST_MYSQL_URL", "MySQL")
+    dbx_tests::fresh::mysql_url()
 }
 
-/// A root adapter on a fresh database.
-pub(crate) async fn fresh_database(url: &str) -> MySqlAdapter {
-    fresh_database_with(url, |c| c).await
-}
-
-pub(crate) async fn fresh_database_with(
-    url: &str,
-    tweak: impl FnOnce(MySqlConfig) -> MySqlConfig,
-) -> MySqlAdapter {
-    let database = unique_name("d");
-    let admin = MySqlAdapter::connect_url(url)
-        .await
-        .expect("connect to the test server");
-    admin
-        .execute(format!("CREATE DATABASE {database} CHARACTER SET utf8mb4").into())
-        .await
-        .unwrap();
-    admin.close().await;
-    MySqlAdapter::connect(tweak(MySqlConfig {
-        database: Some(database),
-        ..MySqlConfig::from_url(url)
-    }))
-    .await
-    .unwrap()
-}
+pub(crate) use dbx_tests::fresh::mysql_database as fresh_database;
 
 pub(crate) async fn tenants_with(url: &str, max: usize) -> Arc<MySqlTenants> {
     let mut config = MySqlConfig::from_url(url);

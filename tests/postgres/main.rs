@@ -8,7 +8,7 @@ use std::sync::Arc;
 use dbx_core::tenancy::TenantCacheConfig;
 use dbx_core::{Adapter, TenantManager, async_trait};
 use dbx_postgres::{PgAdapter, PgConfig, PgTenants};
-use dbx_tests::env::{server_url, unique_name};
+use dbx_tests::env::unique_name;
 use dbx_tests::{Harness, Types, conformance_tests};
 
 /// Each test works in a schema of its own; tenant tests use a prefix of their own.
@@ -18,27 +18,10 @@ struct PgHarness {
 }
 
 pub(crate) fn url() -> String {
-    server_url("DBX_TEST_POSTGRES_URL", "PostgreSQL")
+    dbx_tests::fresh::postgres_url()
 }
 
-/// A root adapter whose search path is a fresh schema.
-pub(crate) async fn fresh_database(url: &str) -> PgAdapter {
-    let schema = unique_name("s");
-    let admin = PgAdapter::connect_url(url)
-        .await
-        .expect("connect to the test server");
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").into())
-        .await
-        .unwrap();
-    admin.close().await;
-    PgAdapter::connect(PgConfig {
-        search_path: Some(schema),
-        ..PgConfig::from_url(url)
-    })
-    .await
-    .unwrap()
-}
+pub(crate) use dbx_tests::fresh::postgres_database as fresh_database;
 
 #[async_trait]
 impl Harness for PgHarness {

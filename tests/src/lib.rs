@@ -7,6 +7,7 @@
 pub mod conformance;
 pub mod env;
 pub mod faults;
+pub mod fresh;
 mod harness;
 pub mod isolation;
 pub mod servers;

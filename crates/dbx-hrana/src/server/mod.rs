@@ -2,6 +2,7 @@
 
 mod auth;
 mod baton;
+mod dialect;
 mod errors;
 mod http;
 mod namespace;

@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 
-use dbx_core::sql::{Dialect, is_read_only, leading_keyword, split_statements};
+use dbx_core::sql::{Dialect, is_read_only, split_statements};
 use dbx_core::{Connection, ResultSet, Statement};
 
 use super::Limits;
+use super::dialect::shim;
 use super::errors::stmt_error;
 use crate::proto::{
     self, Batch, BatchCond, BatchResult, Col, CursorEntry, Stmt, StmtResult, StreamRequest,
@@ -99,7 +100,7 @@ impl Stream {
             StreamRequest::Sequence { sql, sql_id } => {
                 let sql = self.sql_of(sql, sql_id)?;
                 for part in split_statements(&sql, self.dialect) {
-                    let stmt = Statement::new(shim(part, self.dialect));
+                    let stmt = Statement::new(shim(part, self.dialect).map_err(Failure::Request)?);
                     self.conn
                         .execute(stmt)
                         .await
@@ -111,7 +112,7 @@ impl Stream {
                 let sql = self.sql_of(sql, sql_id)?;
                 let d = self
                     .conn
-                    .describe(&shim(&sql, self.dialect))
+                    .describe(&shim(&sql, self.dialect).map_err(Failure::Request)?)
                     .await
                     .map_err(|e| Failure::Request(stmt_error(&e)))?;
                 Ok(StreamResponse::Describe {
@@ -204,7 +205,7 @@ impl Stream {
                 ));
             }
         }
-        let mut statement = Statement::new(shim(&sql, self.dialect));
+        let mut statement = Statement::new(shim(&sql, self.dialect)?);
         statement.params.positional = stmt.args.into_iter().map(Into::into).collect();
         for arg in stmt.named_args {
             statement.params.insert_named(&arg.name, arg.value.into());
@@ -415,24 +416,6 @@ fn evaluate(cond: &BatchCond, outcomes: &[Option<bool>], autocommit: bool) -> bo
     }
 }
 
-/// Dialect shims for what clients send. The Rust libsql crate sends `BEGIN READONLY` and the
-/// JS client `BEGIN TRANSACTION READONLY`; stock SQLite rejects the first and reads the
-/// second as a transaction name, so both become a deferred transaction, as libSQL does.
-fn shim(sql: &str, dialect: Dialect) -> String {
-    if dialect == Dialect::Sqlite && leading_keyword(sql, dialect).as_deref() == Some("BEGIN") {
-        let words: Vec<String> = sql
-            .split_whitespace()
-            .map(str::to_ascii_uppercase)
-            .collect();
-        let readonly = matches!(words.as_slice(), [b, r] if b == "BEGIN" && r == "READONLY")
-            || matches!(words.as_slice(), [b, t, r] if b == "BEGIN" && t == "TRANSACTION" && r == "READONLY");
-        if readonly {
-            return "BEGIN DEFERRED".to_owned();
-        }
-    }
-    sql.to_owned()
-}
-
 fn to_result(rs: ResultSet, want_rows: bool) -> StmtResult {
     let cols = rs
         .columns
@@ -470,20 +453,6 @@ fn truncate(text: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn readonly_begins_become_deferred_on_sqlite() {
-        assert_eq!(shim("BEGIN READONLY", Dialect::Sqlite), "BEGIN DEFERRED");
-        assert_eq!(
-            shim("begin transaction readonly", Dialect::Sqlite),
-            "BEGIN DEFERRED"
-        );
-        assert_eq!(shim("BEGIN IMMEDIATE", Dialect::Sqlite), "BEGIN IMMEDIATE");
-        assert_eq!(
-            shim("SELECT 'BEGIN READONLY'", Dialect::Sqlite),
-            "SELECT 'BEGIN READONLY'"
-        );
-    }
 
     #[test]
     fn conditions_follow_the_spec() {
