@@ -356,6 +356,7 @@ async fn stored_sql_limits_and_ids() {
     let limits = Limits {
         max_stored_sql: 2,
         max_sql_bytes: 32,
+        ..Limits::default()
     };
     let s = server_with(Config {
         limits,
@@ -533,5 +534,6 @@ mod auth;
 mod backends;
 mod js;
 mod libsql_client;
+mod limits;
 mod namespaces;
 mod websocket;

@@ -245,7 +245,11 @@ async fn acquire(
                 &format!("cannot open a stream: {e}"),
             )
         })?;
-        return Ok((random_u64(), Box::new(Stream::new(conn)), random_u64()));
+        return Ok((
+            random_u64(),
+            Box::new(Stream::new(conn, state.config.limits.clone())),
+            random_u64(),
+        ));
     };
     let Some((id, seq)) = state.baton_key.verify(baton) else {
         return Err(text(StatusCode::BAD_REQUEST, "Received an invalid baton"));
@@ -418,7 +422,7 @@ async fn pipeline(
             return text(StatusCode::BAD_REQUEST, "Stream for this baton was closed");
         }
         closed = matches!(req, StreamRequest::Close {});
-        match stream.handle(req, version, &state.config.limits).await {
+        match stream.handle(req, version).await {
             Ok(response) => results.push(StreamResult::Ok { response }),
             Err(Failure::Request(error)) => results.push(StreamResult::Error { error }),
             Err(Failure::Protocol(message)) => {

@@ -32,6 +32,22 @@ pub struct Limits {
     ///
     /// Default: 64 KiB.
     pub max_sql_bytes: usize,
+    /// Bytes of row data one statement may return, and one batch or cursor in all (text and
+    /// blobs by length, other values as 8). Beyond, the statement fails with
+    /// `RESPONSE_TOO_LARGE`, and a cursor ends with that error.
+    ///
+    /// Default: 10 MiB.
+    pub max_result_bytes: usize,
+    /// Steps in one batch or cursor; beyond, the request fails with `BATCH_TOO_LARGE` before
+    /// any step runs.
+    ///
+    /// Default: 10,000.
+    pub max_batch_steps: usize,
+    /// Entries one WebSocket `fetch_cursor` returns at most, whatever `max_count` asks; the
+    /// client fetches again for the rest.
+    ///
+    /// Default: 1,000.
+    pub max_cursor_fetch: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +55,9 @@ impl Default for Limits {
         Self {
             max_stored_sql: 50,
             max_sql_bytes: 64 * 1024,
+            max_result_bytes: 10 * 1024 * 1024,
+            max_batch_steps: 10_000,
+            max_cursor_fetch: 1000,
         }
     }
 }

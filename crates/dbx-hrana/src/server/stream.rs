@@ -49,16 +49,18 @@ pub(crate) struct Stream {
     dialect: Dialect,
     /// Set from the token of each request: statements that may write are refused.
     pub(crate) read_only: bool,
+    limits: Limits,
 }
 
 impl Stream {
-    pub(crate) fn new(conn: Box<dyn Connection>) -> Self {
+    pub(crate) fn new(conn: Box<dyn Connection>, limits: Limits) -> Self {
         let dialect = conn.kind().dialect();
         Self {
             conn,
             sqls: HashMap::new(),
             dialect,
             read_only: false,
+            limits,
         }
     }
 
@@ -84,14 +86,14 @@ impl Stream {
         &mut self,
         req: StreamRequest,
         version: Version,
-        limits: &Limits,
     ) -> Result<StreamResponse, Failure> {
         check_version(&req, version)?;
         self.check_writes(&req)?;
         match req {
             StreamRequest::Close {} => Ok(StreamResponse::Close {}),
             StreamRequest::Execute { stmt } => {
-                let result = self.execute(stmt).await.map_err(Failure::Request)?;
+                let budget = self.limits.max_result_bytes;
+                let (result, _) = self.execute(stmt, budget).await.map_err(Failure::Request)?;
                 Ok(StreamResponse::Execute { result })
             }
             StreamRequest::Batch { batch } => Ok(StreamResponse::Batch {
@@ -141,21 +143,21 @@ impl Stream {
                         "SQL text with id {sql_id} is already stored"
                     )));
                 }
-                if self.sqls.len() >= limits.max_stored_sql {
+                if self.sqls.len() >= self.limits.max_stored_sql {
                     return Err(request_error(
                         "SQL_STORE_TOO_MANY",
                         format!(
                             "a stream may store at most {} SQL texts; close some with close_sql",
-                            limits.max_stored_sql
+                            self.limits.max_stored_sql
                         ),
                     ));
                 }
-                if sql.len() > limits.max_sql_bytes {
+                if sql.len() > self.limits.max_sql_bytes {
                     return Err(request_error(
                         "SQL_STORE_TOO_LARGE",
                         format!(
                             "a stored SQL text may have at most {} bytes; this one has {}",
-                            limits.max_sql_bytes,
+                            self.limits.max_sql_bytes,
                             sql.len()
                         ),
                     ));
@@ -180,7 +182,12 @@ impl Stream {
         }
     }
 
-    async fn execute(&mut self, stmt: Stmt) -> Result<StmtResult, proto::Error> {
+    /// Runs one statement whose rows may take `budget` bytes; returns the bytes they took.
+    async fn execute(
+        &mut self,
+        stmt: Stmt,
+        budget: usize,
+    ) -> Result<(StmtResult, usize), proto::Error> {
         let want_rows = stmt.want_rows.unwrap_or(true);
         let sql = self.sql_of(stmt.sql, stmt.sql_id).map_err(|f| match f {
             Failure::Request(e) => e,
@@ -215,7 +222,17 @@ impl Stream {
             .query(statement)
             .await
             .map_err(|e| stmt_error(&e))?;
-        Ok(to_result(result, want_rows))
+        let bytes = if want_rows { result_bytes(&result) } else { 0 };
+        if bytes > budget {
+            return Err(proto::Error::new(
+                "RESPONSE_TOO_LARGE",
+                format!(
+                    "the rows come to about {bytes} bytes, over the {} bytes a statement, batch or cursor may return; select fewer rows or columns (LIMIT), or raise the server's max_result_bytes",
+                    self.limits.max_result_bytes
+                ),
+            ));
+        }
+        Ok((to_result(result, want_rows), bytes))
     }
 
     /// Refuses, before anything runs, a request holding a statement that may write when the
@@ -274,11 +291,22 @@ impl Stream {
         version: Version,
         mut each: impl FnMut(usize, Option<Result<StmtResult, proto::Error>>) + Send,
     ) -> Result<(), Failure> {
+        if batch.steps.len() > self.limits.max_batch_steps {
+            return Err(request_error(
+                "BATCH_TOO_LARGE",
+                format!(
+                    "the batch has {} steps; a batch may have at most {}: split it",
+                    batch.steps.len(),
+                    self.limits.max_batch_steps
+                ),
+            ));
+        }
         for (i, step) in batch.steps.iter().enumerate() {
             if let Some(cond) = &step.condition {
                 check_condition(cond, i, version)?;
             }
         }
+        let mut budget = self.limits.max_result_bytes;
         // None: skipped; Some(true): ran and succeeded; Some(false): ran and failed.
         let mut outcomes: Vec<Option<bool>> = Vec::with_capacity(batch.steps.len());
         for (i, step) in batch.steps.into_iter().enumerate() {
@@ -291,7 +319,13 @@ impl Stream {
                 each(i, None);
                 continue;
             }
-            let outcome = self.execute(step.stmt).await;
+            let outcome = self
+                .execute(step.stmt, budget)
+                .await
+                .map(|(result, bytes)| {
+                    budget -= bytes;
+                    result
+                });
             outcomes.push(Some(outcome.is_ok()));
             each(i, Some(outcome));
         }
@@ -439,6 +473,20 @@ fn to_result(rs: ResultSet, want_rows: bool) -> StmtResult {
         affected_row_count: rs.rows_affected,
         last_insert_rowid: rs.last_insert_id.map(|id| id.to_string()),
     }
+}
+
+/// About how many bytes `rs`'s rows take on the wire: text and blobs by length, other values
+/// as 8.
+fn result_bytes(rs: &ResultSet) -> usize {
+    rs.rows
+        .iter()
+        .flat_map(|row| row.values())
+        .map(|value| match value {
+            dbx_core::Value::Text(t) => t.len(),
+            dbx_core::Value::Blob(b) => b.len(),
+            _ => 8,
+        })
+        .sum()
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.

@@ -552,7 +552,7 @@ impl StreamTask {
         let mut stream = match adapter.connection().await {
             Ok(conn) => {
                 reply(open_request, Ok(WsResponse::OpenStream {})).await;
-                Stream::new(conn)
+                Stream::new(conn, state.config.limits.clone())
             }
             Err(e) => {
                 reply(open_request, Err(super::errors::stmt_error(&e))).await;
@@ -571,13 +571,11 @@ impl StreamTask {
         while let Some((request_id, work)) = jobs.recv().await {
             stream.read_only = read_only.load(Ordering::SeqCst);
             let result = match work {
-                Work::Handle(request) => {
-                    match stream.handle(request, version, &state.config.limits).await {
-                        Ok(response) => Ok(ws_response(response)),
-                        Err(Failure::Request(e) | Failure::Forbidden(e)) => Err(e),
-                        Err(Failure::Protocol(m)) => Err(error("PROTOCOL_ERROR", m)),
-                    }
-                }
+                Work::Handle(request) => match stream.handle(request, version).await {
+                    Ok(response) => Ok(ws_response(response)),
+                    Err(Failure::Request(e) | Failure::Forbidden(e)) => Err(e),
+                    Err(Failure::Protocol(m)) => Err(error("PROTOCOL_ERROR", m)),
+                },
                 Work::OpenCursor { cursor_id, batch } => {
                     let entries = match stream.cursor(batch, version).await {
                         Ok(entries) => entries,
@@ -598,6 +596,7 @@ impl StreamTask {
                     Some(entries) => {
                         let n = usize::try_from(max_count)
                             .unwrap_or(usize::MAX)
+                            .min(state.config.limits.max_cursor_fetch)
                             .min(entries.len());
                         let batch: Vec<CursorEntry> = entries.drain(..n).collect();
                         Ok(WsResponse::FetchCursor {
