@@ -22,7 +22,7 @@ fn signing_key(seed: u8) -> SigningKey {
 }
 
 /// A server trusting the key with `seed` 1, given as sqld takes a raw key.
-fn auth_config() -> Config {
+pub(crate) fn auth_config() -> Config {
     let public = URL_SAFE_NO_PAD.encode(signing_key(1).verifying_key().to_bytes());
     Config {
         auth: Some(AuthKeys::parse(&public).unwrap()),

@@ -531,9 +531,11 @@ async fn describe_reports_parameters_columns_and_kind() {
 }
 
 mod auth;
+mod autocommit;
 mod backends;
 mod js;
 mod libsql_client;
 mod limits;
 mod namespaces;
 mod websocket;
+mod wire;
