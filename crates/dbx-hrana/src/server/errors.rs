@@ -34,6 +34,13 @@ pub(crate) fn stmt_error(err: &Error) -> proto::Error {
         Error::Database(db) if matches!(db.backend, AdapterKind::Sqlite | AdapterKind::Libsql) => {
             base_code(&db.code)
         }
+        // A write in a read-only transaction: PostgreSQL's SQLSTATE 25006, MySQL's 1792.
+        Error::Database(db)
+            if (db.backend == AdapterKind::Postgres && db.code == "25006")
+                || (db.backend == AdapterKind::Mysql && db.code == "1792") =>
+        {
+            "SQLITE_READONLY".to_owned()
+        }
         Error::Database(db) => code_for_kind(db.kind).to_owned(),
         Error::Arguments(_) => "ARGS_INVALID".to_owned(),
         Error::Unsupported { .. } => "SQL_NOT_SUPPORTED".to_owned(),
