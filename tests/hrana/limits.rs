@@ -149,3 +149,35 @@ async fn a_cursor_fetch_returns_at_most_the_configured_entries() {
     }
     assert_eq!(sizes, [2, 2, 1]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_stored_sql_and_message_size_limits() {
+    let server = start_with(Config {
+        ws_max_stored_sql: 1,
+        max_body_bytes: 1024,
+        ..Config::default()
+    })
+    .await;
+    let (mut socket, _) = connect(&server, Some("hrana2")).await.unwrap();
+    send(&mut socket, json!({"type": "hello"})).await;
+    next_json(&mut socket).await;
+    for id in 1..=2 {
+        let store = json!({"type": "store_sql", "sql_id": id, "sql": "SELECT 1"});
+        send(&mut socket, request(id, store)).await;
+    }
+    let first = next_json(&mut socket).await;
+    let second = next_json(&mut socket).await;
+    assert_eq!(first["type"], "response_ok", "{first}");
+    assert_eq!(second["error"]["code"], "SQL_STORE_TOO_MANY", "{second}");
+    // A message over max_body_bytes ends the connection rather than being buffered.
+    let huge = json!({"type": "store_sql", "sql_id": 9, "sql": "x".repeat(4096)});
+    send(&mut socket, request(3, huge)).await;
+    let next = futures_util::StreamExt::next(&mut socket).await;
+    assert!(
+        !matches!(
+            next,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))
+        ),
+        "an oversized message was answered: {next:?}"
+    );
+}
