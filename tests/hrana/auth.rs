@@ -38,7 +38,7 @@ fn token_signed_by(key: &SigningKey, claims: Value) -> String {
     format!("{signed}.{signature}")
 }
 
-fn token(claims: Value) -> String {
+pub(crate) fn token(claims: Value) -> String {
     token_signed_by(&signing_key(1), claims)
 }
 

@@ -147,47 +147,44 @@ async fn libsql_crate_on_mysql() {
 }
 
 /// The npm client suites, each on a fresh server over `backend`.
-async fn npm_clients_on(backend: Backend, file: &str) {
-    let server = start_backend(backend, Config::default()).await;
+async fn npm_clients_on(backend: Backend, file: &str, config: Config) {
+    let server = start_backend(backend, config).await;
     run_node_on(file, server, backend.name()).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn libsql_client_over_http_on_postgres() {
-    npm_clients_on(Backend::Postgres, "client-http.test.mjs").await;
+fn protobuf_off() -> Config {
+    Config {
+        protobuf: false,
+        ..Config::default()
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn libsql_client_over_websocket_on_postgres() {
-    npm_clients_on(Backend::Postgres, "client-ws.test.mjs").await;
+/// One test per backend for an npm suite file: `name_on_postgres` and `name_on_mysql`.
+macro_rules! on_both_backends {
+    ($($name:ident: $file:literal, $config:expr;)*) => {
+        $(
+            mod $name {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    npm_clients_on(Backend::Postgres, $file, $config).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_mysql() {
+                    npm_clients_on(Backend::Mysql, $file, $config).await;
+                }
+            }
+        )*
+    };
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hrana_client_over_websocket_on_postgres() {
-    npm_clients_on(Backend::Postgres, "hrana-ws.test.mjs").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hrana_client_over_http_on_postgres() {
-    npm_clients_on(Backend::Postgres, "hrana-http.test.mjs").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn libsql_client_over_http_on_mysql() {
-    npm_clients_on(Backend::Mysql, "client-http.test.mjs").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn libsql_client_over_websocket_on_mysql() {
-    npm_clients_on(Backend::Mysql, "client-ws.test.mjs").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hrana_client_over_websocket_on_mysql() {
-    npm_clients_on(Backend::Mysql, "hrana-ws.test.mjs").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hrana_client_over_http_on_mysql() {
-    npm_clients_on(Backend::Mysql, "hrana-http.test.mjs").await;
+on_both_backends! {
+    libsql_client_over_http: "client-http.test.mjs", Config::default();
+    libsql_client_over_websocket: "client-ws.test.mjs", Config::default();
+    hrana_client_over_websocket_protobuf: "hrana-ws.test.mjs", Config::default();
+    hrana_client_over_websocket_json: "hrana-ws.test.mjs", protobuf_off();
+    hrana_client_over_http_protobuf: "hrana-http.test.mjs", Config::default();
+    hrana_client_over_http_json: "hrana-http-json.test.mjs", protobuf_off();
 }

@@ -22,6 +22,16 @@ async fn run_node_with(file: &str, config: Config) {
 
 /// Runs one `node --test` file against `server`, whose database is `backend`.
 pub(crate) async fn run_node_on(file: &str, server: Running, backend: &'static str) {
+    run_node_env(file, server, backend, Vec::new()).await;
+}
+
+/// As [`run_node_on`], with more environment variables for the script.
+async fn run_node_env(
+    file: &str,
+    server: Running,
+    backend: &'static str,
+    env: Vec<(&'static str, String)>,
+) {
     assert!(
         js_dir().join("node_modules/@libsql/client").is_dir(),
         "the npm clients are not installed: run `cargo xtask test`, or `npm ci` in tests/js"
@@ -35,6 +45,7 @@ pub(crate) async fn run_node_on(file: &str, server: Running, backend: &'static s
             .current_dir(js_dir())
             .env("DBX_HRANA_URL", url)
             .env("DBX_HRANA_BACKEND", backend)
+            .envs(env)
             .output()
     })
     .await
@@ -106,4 +117,15 @@ async fn hrana_client_over_http_with_protobuf_off() {
         },
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libsql_client_with_auth_tokens() {
+    use crate::auth::{auth_config, token};
+    let server = start_with(auth_config()).await;
+    let env = vec![
+        ("DBX_HRANA_RW_TOKEN", token(serde_json::json!({"a": "rw"}))),
+        ("DBX_HRANA_RO_TOKEN", token(serde_json::json!({"a": "ro"}))),
+    ];
+    run_node_env("auth.test.mjs", server, "sqlite", env).await;
 }
