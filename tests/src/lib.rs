@@ -9,6 +9,7 @@ pub mod env;
 pub mod faults;
 pub mod fresh;
 mod harness;
+pub mod hrana_server;
 pub mod isolation;
 pub mod servers;
 pub mod types_doc;

@@ -3,4 +3,6 @@
 pub mod proto;
 pub mod server;
 
-pub use server::{AuthKeys, Config, Limits, ServerState, admin_router, router, serve};
+pub use server::{
+    AuthKeys, Config, Limits, ServerState, StatsSnapshot, admin_router, router, serve,
+};

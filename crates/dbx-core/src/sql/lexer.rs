@@ -197,6 +197,12 @@ pub(crate) fn bare_words(sql: &str, dialect: Dialect) -> Vec<String> {
     words
 }
 
+/// Whether `word` (upper-case) stands in `sql` outside literals, quoted identifiers and
+/// comments.
+pub fn has_bare_word(sql: &str, dialect: Dialect, word: &str) -> bool {
+    bare_words(sql, dialect).iter().any(|w| w == word)
+}
+
 /// `sql` with the white space between a word and an opening parenthesis removed, outside
 /// literals and comments: `COUNT (*)` becomes `COUNT(*)`.
 ///

@@ -247,7 +247,11 @@ async fn acquire(
         })?;
         return Ok((
             random_u64(),
-            Box::new(Stream::new(conn, state.config.limits.clone())),
+            Box::new(Stream::new(
+                conn,
+                state.config.limits.clone(),
+                state.stats.clone(),
+            )),
             random_u64(),
         ));
     };

@@ -6,6 +6,7 @@ mod dialect;
 mod errors;
 mod http;
 mod namespace;
+mod stats;
 mod stream;
 mod ws;
 
@@ -19,6 +20,7 @@ use axum::routing::{get, post};
 use dbx_core::{Adapter, TenantManager};
 
 pub use auth::{AuthKeys, ROOT_NAMESPACE};
+pub use stats::StatsSnapshot;
 pub use stream::Version;
 
 /// Per-stream limits.
@@ -145,6 +147,7 @@ pub struct ServerState {
     config: Config,
     baton_key: baton::BatonKey,
     streams: tokio::sync::Mutex<http::Streams>,
+    stats: Arc<stats::Stats>,
 }
 
 impl ServerState {
@@ -175,6 +178,7 @@ impl ServerState {
             config,
             baton_key: baton::BatonKey::random(),
             streams: tokio::sync::Mutex::new(http::Streams::default()),
+            stats: Arc::default(),
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let weak = Arc::downgrade(&state);
@@ -223,6 +227,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
 
 fn admin_routes() -> Router<Arc<ServerState>> {
     Router::new()
+        .route("/v1/stats", get(stats::report))
         .route("/v1/namespaces", get(namespace::list))
         .route("/v1/namespaces/{ns}/create", post(namespace::create))
         .route(

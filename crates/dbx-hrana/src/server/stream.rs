@@ -5,9 +5,12 @@ use std::collections::HashMap;
 use dbx_core::sql::{Dialect, is_read_only, split_statements};
 use dbx_core::{Connection, ResultSet, Statement};
 
+use std::sync::Arc;
+
 use super::Limits;
 use super::dialect::shim;
 use super::errors::stmt_error;
+use super::stats::Stats;
 use crate::proto::{
     self, Batch, BatchCond, BatchResult, Col, CursorEntry, Stmt, StmtResult, StreamRequest,
     StreamResponse,
@@ -50,10 +53,11 @@ pub(crate) struct Stream {
     /// Set from the token of each request: statements that may write are refused.
     pub(crate) read_only: bool,
     limits: Limits,
+    stats: Arc<Stats>,
 }
 
 impl Stream {
-    pub(crate) fn new(conn: Box<dyn Connection>, limits: Limits) -> Self {
+    pub(crate) fn new(conn: Box<dyn Connection>, limits: Limits, stats: Arc<Stats>) -> Self {
         let dialect = conn.kind().dialect();
         Self {
             conn,
@@ -61,6 +65,7 @@ impl Stream {
             dialect,
             read_only: false,
             limits,
+            stats,
         }
     }
 
@@ -102,6 +107,7 @@ impl Stream {
             StreamRequest::Sequence { sql, sql_id } => {
                 let sql = self.sql_of(sql, sql_id)?;
                 for part in split_statements(&sql, self.dialect) {
+                    self.stats.count(part, self.dialect);
                     let stmt = Statement::new(shim(part, self.dialect).map_err(Failure::Request)?);
                     self.conn
                         .execute(stmt)
@@ -212,6 +218,7 @@ impl Stream {
                 ));
             }
         }
+        self.stats.count(&sql, self.dialect);
         let mut statement = Statement::new(shim(&sql, self.dialect)?);
         statement.params.positional = stmt.args.into_iter().map(Into::into).collect();
         for arg in stmt.named_args {

@@ -552,7 +552,7 @@ impl StreamTask {
         let mut stream = match adapter.connection().await {
             Ok(conn) => {
                 reply(open_request, Ok(WsResponse::OpenStream {})).await;
-                Stream::new(conn, state.config.limits.clone())
+                Stream::new(conn, state.config.limits.clone(), state.stats.clone())
             }
             Err(e) => {
                 reply(open_request, Err(super::errors::stmt_error(&e))).await;

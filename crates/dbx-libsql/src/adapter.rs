@@ -1,0 +1,133 @@
+//! [`LibsqlAdapter`]: a primary and its read replicas, reached over Hrana.
+
+use std::time::Instant;
+
+use dbx_core::txn::{SqlTransaction, run_atomically};
+use dbx_core::{
+    Adapter, AdapterKind, Connection, Error, Health, PoolStatus, Result, ResultSet, Statement,
+    TableInfo, TableSchema, Transaction, async_trait,
+};
+
+use crate::config::LibsqlConfig;
+use crate::error::map_err;
+use crate::exec::RemoteConn;
+use crate::route::{Rotation, reads_only};
+use crate::session::LibsqlConnection;
+
+/// A libSQL database: writes and transactions on the primary, plain reads spread over the
+/// replicas (falling back to the primary when none answers).
+#[derive(Debug)]
+pub struct LibsqlAdapter {
+    primary: libsql::Database,
+    replicas: Rotation<libsql::Database>,
+}
+
+async fn open(url: &str, config: &LibsqlConfig) -> Result<libsql::Database> {
+    if !url.starts_with("http://") {
+        return Err(Error::Config(format!(
+            "{url:?}: dbx-libsql speaks Hrana over http:// (it is built without TLS); \
+             put a TLS-terminating proxy in front, or use an http:// URL"
+        )));
+    }
+    let mut builder = libsql::Builder::new_remote(
+        url.to_owned(),
+        config.auth_token.clone().unwrap_or_default(),
+    )
+    .connector(hyper_014::client::HttpConnector::new());
+    if let Some(ns) = &config.namespace {
+        builder = builder.namespace(ns.clone());
+    }
+    builder.build().await.map_err(map_err)
+}
+
+impl LibsqlAdapter {
+    /// Opens the primary and the replicas; nothing is sent until the first statement.
+    pub async fn connect(config: LibsqlConfig) -> Result<Self> {
+        let primary = open(&config.url, &config).await?;
+        let mut replicas = Vec::with_capacity(config.replicas.len());
+        for url in &config.replicas {
+            replicas.push(open(url, &config).await?);
+        }
+        Ok(Self {
+            primary,
+            replicas: Rotation::new(replicas, config.replica_back_off),
+        })
+    }
+
+    fn primary_conn(&self) -> Result<RemoteConn> {
+        Ok(RemoteConn::new(self.primary.connect().map_err(map_err)?))
+    }
+
+    /// A read on the next replica that answers; `None` when none does.
+    async fn read_on_replica(&self, stmt: &Statement) -> Option<ResultSet> {
+        while let Some((i, replica)) = self.replicas.pick() {
+            let outcome = match replica.connect() {
+                Ok(conn) => RemoteConn::new(conn).run_statement(stmt.clone()).await,
+                Err(e) => Err(map_err(e)),
+            };
+            match outcome {
+                Ok(result) => return Some(result),
+                // A statement error would fail on the primary too; only an unreachable
+                // replica is skipped.
+                Err(Error::ConnectionLost(_)) => self.replicas.sit_out(i),
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+}
+
+#[async_trait]
+impl Adapter for LibsqlAdapter {
+    fn kind(&self) -> AdapterKind {
+        AdapterKind::Libsql
+    }
+
+    async fn query(&self, stmt: Statement) -> Result<ResultSet> {
+        dbx_core::sql::refuse_transaction_control(&stmt.sql, dbx_core::sql::Dialect::Sqlite)?;
+        if !self.replicas.is_empty()
+            && reads_only(&stmt.sql)
+            && let Some(result) = self.read_on_replica(&stmt).await
+        {
+            return Ok(result);
+        }
+        self.primary_conn()?.run_statement(stmt).await
+    }
+
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        let mut conn = self.primary_conn()?;
+        run_atomically(&mut conn, stmts).await
+    }
+
+    async fn transaction(&self) -> Result<Box<dyn Transaction>> {
+        let conn = Box::new(self.primary_conn()?);
+        let tx: SqlTransaction<'static, RemoteConn, Box<RemoteConn>> =
+            SqlTransaction::begin(conn).await?;
+        Ok(Box::new(tx))
+    }
+
+    async fn connection(&self) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(LibsqlConnection::new(self.primary_conn()?)))
+    }
+
+    async fn tables(&self) -> Result<Vec<TableInfo>> {
+        crate::introspect::tables(&self.primary_conn()?).await
+    }
+
+    async fn table(&self, name: &str) -> Result<TableSchema> {
+        crate::introspect::table(&self.primary_conn()?, name).await
+    }
+
+    async fn health(&self) -> Result<Health> {
+        let started = Instant::now();
+        self.primary_conn()?
+            .run_statement(Statement::new("SELECT 1"))
+            .await?;
+        Ok(Health {
+            latency: started.elapsed(),
+            pool: PoolStatus::default(),
+        })
+    }
+
+    async fn close(&self) {}
+}

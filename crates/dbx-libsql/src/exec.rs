@@ -1,0 +1,141 @@
+//! Statements on one libsql remote connection (one Hrana stream).
+
+use std::sync::Arc;
+
+use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword, to_native};
+use dbx_core::txn::TxConnection;
+use dbx_core::{Column, Result, ResultSet, Row, Statement, Value, async_trait};
+
+use crate::error::map_err;
+
+/// A remote connection, and whether it owes the server a rollback.
+#[derive(Debug)]
+pub(crate) struct RemoteConn {
+    pub(crate) conn: libsql::Connection,
+    needs_rollback: bool,
+}
+
+fn to_libsql(value: Value) -> libsql::Value {
+    match value {
+        Value::Null => libsql::Value::Null,
+        Value::Integer(i) => libsql::Value::Integer(i),
+        Value::Real(r) => libsql::Value::Real(r),
+        Value::Text(t) => libsql::Value::Text(t),
+        Value::Blob(b) => libsql::Value::Blob(b),
+    }
+}
+
+fn from_libsql(value: libsql::Value) -> Value {
+    match value {
+        libsql::Value::Null => Value::Null,
+        libsql::Value::Integer(i) => Value::Integer(i),
+        libsql::Value::Real(r) => Value::Real(r),
+        libsql::Value::Text(t) => Value::Text(t),
+        libsql::Value::Blob(b) => Value::Blob(b),
+    }
+}
+
+/// Whether a statement changes rows, so that its change count and rowid mean something.
+fn counts_changes(sql: &str) -> bool {
+    matches!(
+        leading_keyword(sql, Dialect::Sqlite).as_deref(),
+        Some("INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH")
+    )
+}
+
+impl RemoteConn {
+    pub(crate) fn new(conn: libsql::Connection) -> Self {
+        Self {
+            conn,
+            needs_rollback: false,
+        }
+    }
+
+    /// Runs one statement and reads all its rows.
+    pub(crate) async fn run_statement(&self, stmt: Statement) -> Result<ResultSet> {
+        let native = to_native(&stmt.sql, stmt.params, Dialect::Sqlite)?;
+        let args =
+            libsql::params::Params::Positional(native.args.into_iter().map(to_libsql).collect());
+        // A write without RETURNING, and transaction control, go through `execute`: only it
+        // updates the change count, the rowid and the autocommit state on a remote connection.
+        if (counts_changes(&stmt.sql) && !returns_rows(&stmt.sql))
+            || is_transaction_control(&stmt.sql, Dialect::Sqlite)
+        {
+            let before = self.conn.last_insert_rowid();
+            let rows_affected = self
+                .conn
+                .execute(&native.sql, args)
+                .await
+                .map_err(map_err)?;
+            let rowid = self.conn.last_insert_rowid();
+            return Ok(ResultSet {
+                columns: Arc::from(Vec::new()),
+                rows: Vec::new(),
+                rows_affected,
+                last_insert_id: (rows_affected > 0 && (rowid != before || rowid != 0))
+                    .then_some(rowid),
+            });
+        }
+        let mut rows = self.conn.query(&native.sql, args).await.map_err(map_err)?;
+        let count = rows.column_count();
+        let columns: Arc<[Column]> = (0..count)
+            .map(|i| Column::new(rows.column_name(i).unwrap_or_default(), None))
+            .collect();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().await.map_err(map_err)? {
+            let values = (0..count)
+                .map(|i| row.get_value(i).map(from_libsql))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            out.push(Row::new(columns.clone(), values));
+        }
+        // With RETURNING, each row is one changed row.
+        let rows_affected = if counts_changes(&stmt.sql) {
+            u64::try_from(out.len()).unwrap_or(u64::MAX)
+        } else {
+            0
+        };
+        Ok(ResultSet {
+            columns,
+            rows: out,
+            rows_affected,
+            last_insert_id: None,
+        })
+    }
+}
+
+/// Whether the statement has a `RETURNING` clause outside literals and comments.
+fn returns_rows(sql: &str) -> bool {
+    dbx_core::sql::has_bare_word(sql, Dialect::Sqlite, "RETURNING")
+}
+
+#[async_trait]
+impl TxConnection for RemoteConn {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn begin_sql(&self) -> &'static str {
+        "BEGIN IMMEDIATE"
+    }
+
+    async fn control(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn run(&mut self, stmt: Statement) -> Result<ResultSet> {
+        self.run_statement(stmt).await
+    }
+
+    fn abandon(&mut self) {
+        self.needs_rollback = true;
+    }
+
+    async fn settle(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.needs_rollback) && !self.conn.is_autocommit() {
+            self.control("ROLLBACK").await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! dbx-libsql against real Hrana servers: dbx's own server over SQLite, on loopback sockets.
+
+use dbx_core::{Adapter, ErrorKind, Statement, Value};
+use dbx_libsql::{LibsqlAdapter, LibsqlConfig};
+use dbx_tests::hrana_server::HranaServer;
+
+async fn adapter_for(url: &str) -> LibsqlAdapter {
+    LibsqlAdapter::connect(LibsqlConfig::new(url))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_transactions_and_introspection_round_trip() {
+    let server = HranaServer::sqlite().await;
+    let db = adapter_for(&server.url).await;
+    db.execute(Statement::new(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, photo BLOB)",
+    ))
+    .await
+    .unwrap();
+    let inserted = db
+        .execute(Statement::with_named(
+            "INSERT INTO people (name, photo) VALUES (:name, :photo)",
+            [
+                ("name", Value::from("ada")),
+                ("photo", Value::Blob(vec![0, 255])),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(inserted.rows_affected, 1);
+    assert_eq!(inserted.last_insert_id, Some(1));
+    let rows = db
+        .query(Statement::with_args(
+            "SELECT name, photo FROM people WHERE id = ?",
+            [1],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.rows[0].get::<String>("name").unwrap(), "ada");
+    assert_eq!(rows.rows[0].get::<Vec<u8>>(1).unwrap(), vec![0, 255]);
+
+    let duplicate = db
+        .execute(Statement::with_args(
+            "INSERT INTO people (name) VALUES (?)",
+            ["ada"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.kind(), ErrorKind::UniqueViolation, "{duplicate}");
+    let missing = db
+        .query(Statement::new("SELECT * FROM nowhere"))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::UndefinedTable, "{missing}");
+    let refused = db.execute(Statement::new("BEGIN")).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidArgument, "{refused}");
+
+    let mut tx = db.transaction().await.unwrap();
+    tx.execute(Statement::new("INSERT INTO people (name) VALUES ('grace')"))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = db.transaction().await.unwrap();
+    tx.execute(Statement::new(
+        "INSERT INTO people (name) VALUES ('edsger')",
+    ))
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let names = db
+        .query(Statement::new("SELECT name FROM people ORDER BY id"))
+        .await
+        .unwrap();
+    let names: Vec<String> = names.rows.iter().map(|r| r.get(0).unwrap()).collect();
+    assert_eq!(names, ["ada", "edsger"]);
+
+    let batch = db
+        .batch(vec![
+            Statement::new("INSERT INTO people (name) VALUES ('barbara')"),
+            Statement::new("INSERT INTO people (name) VALUES ('ada')"),
+        ])
+        .await;
+    assert!(batch.is_err(), "the duplicate fails the batch");
+    let count = db
+        .query(Statement::new("SELECT count(*) FROM people"))
+        .await
+        .unwrap();
+    assert_eq!(
+        count.rows[0].get::<i64>(0).unwrap(),
+        2,
+        "the batch left nothing behind"
+    );
+
+    let mut session = db.connection().await.unwrap();
+    assert!(session.is_autocommit());
+    session.execute(Statement::new("BEGIN")).await.unwrap();
+    assert!(!session.is_autocommit());
+    session.execute(Statement::new("ROLLBACK")).await.unwrap();
+    assert!(session.is_autocommit());
+
+    let schema = db.table("people").await.unwrap();
+    let columns: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(columns, ["id", "name", "photo"]);
+    assert_eq!(schema.primary_key, ["id"]);
+    assert!(
+        schema
+            .indexes
+            .iter()
+            .any(|i| i.unique && i.columns == ["name"])
+    );
+    let tables = db.tables().await.unwrap();
+    assert_eq!(tables.len(), 1);
+    db.health().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_spread_over_replicas_and_writes_stay_on_the_primary() {
+    let primary = HranaServer::sqlite().await;
+    let first = HranaServer::sqlite().await;
+    let mut second = HranaServer::sqlite().await;
+    // The three servers are separate databases; give each the same table and row, as
+    // replication would.
+    for server in [&primary, &first, &second] {
+        let db = adapter_for(&server.url).await;
+        db.execute(Statement::new("CREATE TABLE t (x INTEGER)"))
+            .await
+            .unwrap();
+        db.execute(Statement::new("INSERT INTO t VALUES (7)"))
+            .await
+            .unwrap();
+    }
+    let before = [
+        primary.state.stats(),
+        first.state.stats(),
+        second.state.stats(),
+    ];
+
+    let mut config = LibsqlConfig::new(&primary.url);
+    config.replicas = vec![first.url.clone(), second.url.clone()];
+    let db = LibsqlAdapter::connect(config).await.unwrap();
+    for _ in 0..1000 {
+        let rows = db.query(Statement::new("SELECT x FROM t")).await.unwrap();
+        assert_eq!(rows.rows[0].get::<i64>(0).unwrap(), 7);
+    }
+    for i in 0..10 {
+        db.execute(Statement::with_args("INSERT INTO t VALUES (?)", [i]))
+            .await
+            .unwrap();
+    }
+    let delta = |server: &HranaServer, before: &dbx_hrana::StatsSnapshot| {
+        let now = server.state.stats();
+        (
+            now.statements - before.statements,
+            now.writes - before.writes,
+        )
+    };
+    let (p_all, p_writes) = delta(&primary, &before[0]);
+    let (a_all, a_writes) = delta(&first, &before[1]);
+    let (b_all, b_writes) = delta(&second, &before[2]);
+    assert_eq!(
+        (p_all, p_writes),
+        (10, 10),
+        "the primary saw the writes and no read"
+    );
+    assert_eq!((a_writes, b_writes), (0, 0), "no write reached a replica");
+    eprintln!("1,000 reads over two replicas: {a_all} / {b_all}");
+    assert_eq!(a_all + b_all, 1000);
+    for reads in [a_all, b_all] {
+        assert!(
+            (450..=550).contains(&reads),
+            "uneven spread: {a_all} / {b_all}"
+        );
+    }
+
+    // A stopped replica does not fail reads.
+    second.stop();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let served_before = first.state.stats().statements;
+    for _ in 0..100 {
+        let rows = db.query(Statement::new("SELECT x FROM t")).await.unwrap();
+        assert_eq!(rows.rows[0].get::<i64>(0).unwrap(), 7);
+    }
+    assert!(first.state.stats().statements - served_before >= 99);
+}
