@@ -1,8 +1,88 @@
 //! dbx-libsql against real Hrana servers: dbx's own server over SQLite, on loopback sockets.
+//! The conformance suite runs through it unchanged.
 
-use dbx_core::{Adapter, ErrorKind, Statement, Value};
-use dbx_libsql::{LibsqlAdapter, LibsqlConfig};
+use std::sync::{Arc, Mutex};
+
+use dbx_core::tenancy::TenantCacheConfig;
+use dbx_core::{Adapter, ErrorKind, Statement, TenantManager, Value, async_trait};
+use dbx_hrana::{Config, ServerState};
+use dbx_libsql::{LibsqlAdapter, LibsqlConfig, LibsqlTenants};
+use dbx_sqlite::{SqliteAdapter, SqliteOptions, SqliteTenants};
 use dbx_tests::hrana_server::HranaServer;
+use dbx_tests::{Harness, Types, conformance_tests};
+
+/// Each database is a dbx Hrana server over a fresh SQLite file; the servers live as long as
+/// the test.
+#[derive(Debug, Default)]
+struct LibsqlHarness {
+    servers: Mutex<Vec<HranaServer>>,
+}
+
+impl LibsqlHarness {
+    fn keep(&self, server: HranaServer) -> String {
+        let url = server.url.clone();
+        self.servers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(server);
+        url
+    }
+}
+
+#[async_trait]
+impl Harness for LibsqlHarness {
+    async fn new() -> Self {
+        Self::default()
+    }
+
+    async fn database(&self) -> Arc<dyn Adapter> {
+        let url = self.keep(HranaServer::sqlite().await);
+        Arc::new(adapter_for(&url).await)
+    }
+
+    async fn tenants(&self) -> Arc<dyn TenantManager> {
+        let dir = tempfile::tempdir().unwrap();
+        let root = SqliteAdapter::open(SqliteOptions::new(dir.path().join("root.db")))
+            .await
+            .unwrap();
+        let namespaces = SqliteTenants::open(
+            dir.path().join("ns"),
+            SqliteOptions::default(),
+            TenantCacheConfig::default(),
+        )
+        .await
+        .unwrap();
+        let state =
+            ServerState::with_tenants(Arc::new(root), Arc::new(namespaces), Config::default());
+        let url = self.keep(HranaServer::serve(state, Some(dir)).await);
+        Arc::new(LibsqlTenants::new(
+            LibsqlConfig::new(&url),
+            url,
+            TenantCacheConfig::default(),
+        ))
+    }
+
+    fn types(&self) -> Types {
+        Types {
+            integer: "INTEGER",
+            real: "REAL",
+            text: "TEXT",
+            key_text: "VARCHAR(255)",
+            blob: "BLOB",
+            auto_id: "INTEGER PRIMARY KEY",
+        }
+    }
+
+    fn reports_foreign_key_names(&self) -> bool {
+        false
+    }
+
+    fn result_decltypes(&self) -> bool {
+        false
+    }
+}
+
+conformance_tests!(LibsqlHarness);
 
 async fn adapter_for(url: &str) -> LibsqlAdapter {
     LibsqlAdapter::connect(LibsqlConfig::new(url))

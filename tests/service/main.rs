@@ -332,3 +332,57 @@ async fn a_thousand_tenants_through_a_cache_of_a_hundred_keep_files_bounded() {
         assert_eq!(name, tenant.as_str());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_libsql_adapter_serves_its_root_and_namespaced_tenants() {
+    use dbx_service::config::LibsqlAdapterConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let root = SqliteAdapter::open(SqliteOptions::new(dir.path().join("root.db")))
+        .await
+        .unwrap();
+    let namespaces = SqliteTenants::open(
+        dir.path().join("ns"),
+        SqliteOptions::default(),
+        TenantCacheConfig::default(),
+    )
+    .await
+    .unwrap();
+    let state = dbx_hrana::ServerState::with_tenants(
+        Arc::new(root),
+        Arc::new(namespaces),
+        dbx_hrana::Config::default(),
+    );
+    let server = dbx_tests::hrana_server::HranaServer::serve(state, None).await;
+
+    let libsql = LibsqlAdapterConfig {
+        url: Some(server.url.clone()),
+        default: true,
+        auto_create_tenants: true,
+        ..LibsqlAdapterConfig::default()
+    };
+    let mut config = DbxConfig {
+        data_dir: dir.path().to_path_buf(),
+        adapters: vec![AdapterConfig::Libsql(libsql)],
+    };
+    config.validate().unwrap();
+    let service = DatabaseService::open(&config).await.unwrap();
+    let acme = TenantId::new("acme").unwrap();
+    let tenant = service.tenant(None, &acme).await.unwrap();
+    tenant
+        .execute("CREATE TABLE who (name TEXT)".into())
+        .await
+        .unwrap();
+    let listed = service.list_tenants(None).await.unwrap();
+    assert_eq!(
+        listed,
+        [acme.clone()],
+        "created on first access, through the admin API"
+    );
+    let root = service.root(None).unwrap();
+    let err = root.query("SELECT * FROM who".into()).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::UndefinedTable,
+        "the tenant's table is not the root's"
+    );
+}

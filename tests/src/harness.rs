@@ -40,6 +40,10 @@ pub trait Harness: Send + Sync + Sized + std::fmt::Debug + 'static {
     fn reported_default(&self, literal: &str) -> String {
         literal.to_owned()
     }
+    /// Whether query results carry each column's decltype (the libsql crate drops them).
+    fn result_decltypes(&self) -> bool {
+        true
+    }
     /// Whether introspection reports foreign-key constraint names (SQLite keeps none).
     fn reports_foreign_key_names(&self) -> bool {
         true

@@ -23,7 +23,11 @@ impl HranaServer {
         config: Config,
         dir: Option<tempfile::TempDir>,
     ) -> Self {
-        let state = ServerState::new(adapter, config);
+        Self::serve(ServerState::new(adapter, config), dir).await
+    }
+
+    /// Serves `state` (for example one with namespaces).
+    pub async fn serve(state: Arc<ServerState>, dir: Option<tempfile::TempDir>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");

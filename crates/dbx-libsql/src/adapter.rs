@@ -1,6 +1,9 @@
 //! [`LibsqlAdapter`]: a primary and its read replicas, reached over Hrana.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use dbx_core::txn::{SqlTransaction, run_atomically};
 use dbx_core::{
@@ -20,6 +23,8 @@ use crate::session::LibsqlConnection;
 pub struct LibsqlAdapter {
     primary: libsql::Database,
     replicas: Rotation<libsql::Database>,
+    budget: Arc<Semaphore>,
+    max_connections: usize,
 }
 
 async fn open(url: &str, config: &LibsqlConfig) -> Result<libsql::Database> {
@@ -48,21 +53,44 @@ impl LibsqlAdapter {
         for url in &config.replicas {
             replicas.push(open(url, &config).await?);
         }
+        if config.max_connections == 0 {
+            return Err(Error::Config(
+                "max_connections is 0: a libSQL adapter needs at least one connection".into(),
+            ));
+        }
         Ok(Self {
             primary,
             replicas: Rotation::new(replicas, config.replica_back_off),
+            budget: Arc::new(Semaphore::new(config.max_connections)),
+            max_connections: config.max_connections,
         })
     }
 
-    fn primary_conn(&self) -> Result<RemoteConn> {
-        Ok(RemoteConn::new(self.primary.connect().map_err(map_err)?))
+    /// A permit from the connection budget; fails once the adapter is closed.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit> {
+        self.budget
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Closed(AdapterKind::Libsql))
+    }
+
+    async fn primary_conn(&self) -> Result<RemoteConn> {
+        let permit = self.permit().await?;
+        let conn = self.primary.connect().map_err(map_err)?;
+        Ok(RemoteConn::new(conn, Some(permit)))
     }
 
     /// A read on the next replica that answers; `None` when none does.
     async fn read_on_replica(&self, stmt: &Statement) -> Option<ResultSet> {
         while let Some((i, replica)) = self.replicas.pick() {
+            let permit = self.permit().await.ok()?;
             let outcome = match replica.connect() {
-                Ok(conn) => RemoteConn::new(conn).run_statement(stmt.clone()).await,
+                Ok(conn) => {
+                    RemoteConn::new(conn, Some(permit))
+                        .run_statement(stmt.clone())
+                        .await
+                }
                 Err(e) => Err(map_err(e)),
             };
             match outcome {
@@ -91,43 +119,52 @@ impl Adapter for LibsqlAdapter {
         {
             return Ok(result);
         }
-        self.primary_conn()?.run_statement(stmt).await
+        self.primary_conn().await?.run_statement(stmt).await
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
-        let mut conn = self.primary_conn()?;
+        let mut conn = self.primary_conn().await?;
         run_atomically(&mut conn, stmts).await
     }
 
     async fn transaction(&self) -> Result<Box<dyn Transaction>> {
-        let conn = Box::new(self.primary_conn()?);
+        let conn = Box::new(self.primary_conn().await?);
         let tx: SqlTransaction<'static, RemoteConn, Box<RemoteConn>> =
             SqlTransaction::begin(conn).await?;
         Ok(Box::new(tx))
     }
 
     async fn connection(&self) -> Result<Box<dyn Connection>> {
-        Ok(Box::new(LibsqlConnection::new(self.primary_conn()?)))
+        Ok(Box::new(LibsqlConnection::new(self.primary_conn().await?)))
     }
 
     async fn tables(&self) -> Result<Vec<TableInfo>> {
-        crate::introspect::tables(&self.primary_conn()?).await
+        crate::introspect::tables(&self.primary_conn().await?).await
     }
 
     async fn table(&self, name: &str) -> Result<TableSchema> {
-        crate::introspect::table(&self.primary_conn()?, name).await
+        crate::introspect::table(&self.primary_conn().await?, name).await
     }
 
     async fn health(&self) -> Result<Health> {
         let started = Instant::now();
-        self.primary_conn()?
+        self.primary_conn()
+            .await?
             .run_statement(Statement::new("SELECT 1"))
             .await?;
+        let available = self.budget.available_permits();
         Ok(Health {
             latency: started.elapsed(),
-            pool: PoolStatus::default(),
+            pool: PoolStatus {
+                in_use: self.max_connections.saturating_sub(available),
+                idle: 0,
+                max: self.max_connections,
+            },
         })
     }
 
-    async fn close(&self) {}
+    /// Refuses new work from now on; connections already handed out finish what they do.
+    async fn close(&self) {
+        self.budget.close();
+    }
 }

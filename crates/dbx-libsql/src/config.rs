@@ -19,6 +19,11 @@ pub struct LibsqlConfig {
     pub replica_back_off: Duration,
     /// The namespace to use, sent as `x-namespace`.
     pub namespace: Option<String>,
+    /// Connections (Hrana streams) open at once at most, over primary and replicas; more
+    /// callers wait for one to finish.
+    ///
+    /// Default: 64.
+    pub max_connections: usize,
 }
 
 impl LibsqlConfig {
@@ -30,6 +35,7 @@ impl LibsqlConfig {
             replicas: Vec::new(),
             replica_back_off: Duration::from_secs(5),
             namespace: None,
+            max_connections: 64,
         }
     }
 

@@ -54,7 +54,13 @@ fn kind_of(code: &str, text: &str) -> ErrorKind {
         _ if has("CHECK constraint failed") => ErrorKind::CheckViolation,
         _ if has("no such table") => ErrorKind::UndefinedTable,
         _ if has("no such column") => ErrorKind::UndefinedColumn,
-        _ if has("syntax error") || code == "SQL_PARSE_ERROR" => ErrorKind::SyntaxError,
+        _ if has("syntax error")
+            || has("incomplete input")
+            || has("unrecognized token")
+            || code == "SQL_PARSE_ERROR" =>
+        {
+            ErrorKind::SyntaxError
+        }
         "SQLITE_BUSY" | "SQLITE_LOCKED" => ErrorKind::Busy,
         "SQLITE_AUTH" | "SQLITE_PERM" | "SQLITE_READONLY" => ErrorKind::PermissionDenied,
         "ARGS_INVALID" => ErrorKind::InvalidArgument,

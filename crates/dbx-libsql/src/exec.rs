@@ -13,6 +13,8 @@ use crate::error::map_err;
 pub(crate) struct RemoteConn {
     pub(crate) conn: libsql::Connection,
     needs_rollback: bool,
+    /// The adapter's connection budget, held while this connection lives.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 fn to_libsql(value: Value) -> libsql::Value {
@@ -44,10 +46,14 @@ fn counts_changes(sql: &str) -> bool {
 }
 
 impl RemoteConn {
-    pub(crate) fn new(conn: libsql::Connection) -> Self {
+    pub(crate) fn new(
+        conn: libsql::Connection,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Self {
         Self {
             conn,
             needs_rollback: false,
+            _permit: permit,
         }
     }
 
@@ -79,6 +85,8 @@ impl RemoteConn {
         let mut rows = self.conn.query(&native.sql, args).await.map_err(map_err)?;
         let count = rows.column_count();
         let columns: Arc<[Column]> = (0..count)
+            // The libsql crate drops the server's decltypes (its row types come from the
+            // first row's values), so none are reported.
             .map(|i| Column::new(rows.column_name(i).unwrap_or_default(), None))
             .collect();
         let mut out = Vec::new();

@@ -7,8 +7,10 @@ mod exec;
 mod introspect;
 mod route;
 mod session;
+mod tenants;
 
 pub use adapter::LibsqlAdapter;
 pub use config::LibsqlConfig;
 pub use route::reads_only;
 pub use session::LibsqlConnection;
+pub use tenants::LibsqlTenants;

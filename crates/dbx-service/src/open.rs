@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dbx_core::{AdapterKind, Error, Result};
+use dbx_core::{Error, Result};
 
 use crate::config::{AdapterConfig, DbxConfig};
 use crate::service::{AdapterSetup, DatabaseService};
@@ -48,6 +48,28 @@ async fn open_sqlite(
     })
 }
 
+#[cfg(feature = "libsql")]
+async fn open_libsql(config: &crate::config::LibsqlAdapterConfig) -> Result<AdapterSetup> {
+    use dbx_libsql::{LibsqlAdapter, LibsqlConfig, LibsqlTenants};
+    let url = config
+        .url
+        .clone()
+        .ok_or_else(|| Error::Config("`url` is required: the primary's http:// URL".to_owned()))?;
+    let mut connection = LibsqlConfig::new(&url);
+    connection.auth_token = config.auth_token.clone();
+    connection.replicas = config.replicas.clone();
+    let root = LibsqlAdapter::connect(connection.clone()).await?;
+    // Namespaces are administered on the primary (sqld's admin API on the main listener, as
+    // `dbx serve` has it).
+    let tenants = LibsqlTenants::new(connection, url, config.cache);
+    Ok(AdapterSetup {
+        root: Arc::new(root),
+        tenants: Arc::new(tenants),
+        default: config.default,
+        auto_create_tenants: config.auto_create_tenants,
+    })
+}
+
 async fn open_one(adapter: &AdapterConfig, data_dir: &Path) -> Result<AdapterSetup> {
     match adapter {
         #[cfg(feature = "sqlite")]
@@ -74,10 +96,13 @@ async fn open_one(adapter: &AdapterConfig, data_dir: &Path) -> Result<AdapterSet
                 auto_create_tenants: config.auto_create_tenants,
             })
         }
+        #[cfg(feature = "libsql")]
+        AdapterConfig::Libsql(config) => open_libsql(config).await,
+        #[cfg(not(feature = "libsql"))]
         AdapterConfig::Libsql(_) => Err(Error::Unsupported {
-            backend: AdapterKind::Libsql,
-            what: "the libSQL adapter is not part of this build yet; remove the libsql adapter from the \
-                   configuration (or unset DATABASE_LIBSQL_URL) to start"
+            backend: dbx_core::AdapterKind::Libsql,
+            what: "this build has no libSQL adapter (the `libsql` feature is off); enable it, or \
+                   remove the libsql adapter from the configuration (or unset DATABASE_LIBSQL_URL)"
                 .to_owned(),
         }),
     }

@@ -32,6 +32,14 @@ pub use dbx_mysql as mysql;
 #[doc(inline)]
 pub use dbx_mysql::{MySqlAdapter, MySqlConfig, MySqlTenants};
 
+/// The libSQL adapter: a Hrana client with read replicas and namespace-per-tenant.
+#[cfg(feature = "libsql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "libsql")))]
+pub use dbx_libsql as libsql;
+#[cfg(feature = "libsql")]
+#[doc(inline)]
+pub use dbx_libsql::{LibsqlAdapter, LibsqlConfig, LibsqlTenants};
+
 /// The Hrana (libSQL wire protocol) server: libSQL and Turso clients over any adapter.
 #[cfg(feature = "hrana")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hrana")))]
@@ -39,7 +47,5 @@ pub use dbx_hrana as hrana;
 
 // Each component below lands in its own change; until then its feature says so at build time
 // instead of compiling to nothing.
-#[cfg(feature = "libsql")]
-compile_error!("dbx: the `libsql` feature is declared but its adapter has not landed yet");
 #[cfg(feature = "migrate")]
 compile_error!("dbx: the `migrate` feature is declared but migrations have not landed yet");
