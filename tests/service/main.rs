@@ -375,7 +375,7 @@ async fn a_libsql_adapter_serves_its_root_and_namespaced_tenants() {
     let listed = service.list_tenants(None).await.unwrap();
     assert_eq!(
         listed,
-        [acme.clone()],
+        std::slice::from_ref(&acme),
         "created on first access, through the admin API"
     );
     let root = service.root(None).unwrap();
