@@ -198,7 +198,7 @@ async fn statements_transactions_and_introspection_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_spread_over_replicas_and_writes_stay_on_the_primary() {
     let primary = HranaServer::sqlite().await;
-    let first = HranaServer::sqlite().await;
+    let mut first = HranaServer::sqlite().await;
     let mut second = HranaServer::sqlite().await;
     // The three servers are separate databases; give each the same table and row, as
     // replication would.
@@ -263,4 +263,14 @@ async fn reads_spread_over_replicas_and_writes_stay_on_the_primary() {
         assert_eq!(rows.rows[0].get::<i64>(0).unwrap(), 7);
     }
     assert!(first.state.stats().statements - served_before >= 99);
+
+    // With every replica down, reads fall back to the primary.
+    first.stop();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let primary_before = primary.state.stats().statements;
+    for _ in 0..20 {
+        let rows = db.query(Statement::new("SELECT x FROM t")).await.unwrap();
+        assert_eq!(rows.rows.len(), 11);
+    }
+    assert_eq!(primary.state.stats().statements - primary_before, 20);
 }
