@@ -81,8 +81,8 @@ impl LibsqlAdapter {
         Ok(RemoteConn::new(conn, Some(permit)))
     }
 
-    /// A read on the next replica that answers; `None` when none does.
-    async fn read_on_replica(&self, stmt: &Statement) -> Option<ResultSet> {
+    /// A read on the next replica that answers, with its outcome; `None` when none answers.
+    async fn read_on_replica(&self, stmt: &Statement) -> Option<Result<ResultSet>> {
         while let Some((i, replica)) = self.replicas.pick() {
             let permit = self.permit().await.ok()?;
             let outcome = match replica.connect() {
@@ -94,11 +94,10 @@ impl LibsqlAdapter {
                 Err(e) => Err(map_err(e)),
             };
             match outcome {
-                Ok(result) => return Some(result),
-                // A statement error would fail on the primary too; only an unreachable
-                // replica is skipped.
+                // Only an unreachable replica is skipped; a statement error would fail on the
+                // primary too, so it is the answer.
                 Err(Error::ConnectionLost(_)) => self.replicas.sit_out(i),
-                Err(_) => return None,
+                answered => return Some(answered),
             }
         }
         None
@@ -115,9 +114,9 @@ impl Adapter for LibsqlAdapter {
         dbx_core::sql::refuse_transaction_control(&stmt.sql, dbx_core::sql::Dialect::Sqlite)?;
         if !self.replicas.is_empty()
             && reads_only(&stmt.sql)
-            && let Some(result) = self.read_on_replica(&stmt).await
+            && let Some(answered) = self.read_on_replica(&stmt).await
         {
-            return Ok(result);
+            return answered;
         }
         self.primary_conn().await?.run_statement(stmt).await
     }
