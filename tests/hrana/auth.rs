@@ -406,3 +406,47 @@ fn keys_are_read_as_pem_or_raw_and_bad_ones_are_explained() {
         AuthKeys::parse("-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----").unwrap_err();
     assert!(garbage.to_string().contains("PEM"), "{garbage}");
 }
+
+#[tokio::test]
+async fn the_admin_api_needs_a_token_that_writes_everywhere() {
+    let s = server_with(auth_config()).await;
+    let rw = format!("Bearer {}", token(json!({"a": "rw"})));
+    let ro = format!("Bearer {}", token(json!({"a": "ro"})));
+    let one = format!("Bearer {}", token(json!({"a": "rw", "id": "acme"})));
+    let create = "/v1/namespaces/acme/create";
+    let anonymous = call_with(&s, "POST", create, &[], String::new()).await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        anonymous.text
+    );
+    for weak in [&ro, &one] {
+        let refused = call_with(
+            &s,
+            "POST",
+            create,
+            &[("authorization", weak)],
+            String::new(),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        assert_eq!(refused.json()["code"], "AUTH_JWT_NOT_ALLOWED");
+    }
+    // Past the guard: this server has no namespaces, which the handler says.
+    let admitted = call_with(&s, "POST", create, &[("authorization", &rw)], String::new()).await;
+    assert_eq!(admitted.status, StatusCode::NOT_FOUND, "{}", admitted.text);
+    assert!(admitted.text.contains("no namespaces"), "{}", admitted.text);
+    let stats = call_with(
+        &s,
+        "GET",
+        "/v1/stats",
+        &[("authorization", &rw)],
+        String::new(),
+    )
+    .await;
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.text);
+    assert!(stats.json()["statements"].is_u64());
+    let stats = call_with(&s, "GET", "/v1/stats", &[], String::new()).await;
+    assert_eq!(stats.status, StatusCode::UNAUTHORIZED);
+}

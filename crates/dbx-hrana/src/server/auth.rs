@@ -98,6 +98,11 @@ impl Grant {
         }
     }
 
+    /// Whether it may write every namespace: what the admin API asks for.
+    fn is_admin(&self) -> bool {
+        self.everywhere == Some(Access::Write)
+    }
+
     /// What this grant allows on `ns`, if anything.
     pub(crate) fn access(&self, ns: &Namespace) -> Option<Access> {
         let name = ns.as_ref().map_or(ROOT_NAMESPACE, |id| id.as_str());
@@ -318,6 +323,32 @@ pub(crate) fn require_access(grant: &Grant, ns: &Namespace) -> Result<Access, Au
         ),
         status: StatusCode::FORBIDDEN,
     })
+}
+
+/// Guards the admin API: with keys configured, only a token that may write every namespace
+/// (`a: rw` without `id`, or no claims) gets through.
+pub(crate) async fn require_admin(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<super::ServerState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(keys) = &state.config.auth {
+        match from_headers(Some(keys), request.headers()) {
+            Ok(grant) if grant.is_admin() => {}
+            Ok(_) => {
+                return AuthError {
+                    code: "AUTH_JWT_NOT_ALLOWED",
+                    message: "the admin API needs a token that may write every namespace \
+                              (claim `a: rw` without `id` or `p`)"
+                        .to_owned(),
+                    status: StatusCode::FORBIDDEN,
+                }
+                .into_response();
+            }
+            Err(e) => return e.into_response(),
+        }
+    }
+    next.run(request).await
 }
 
 /// The 403 for a read-only token that tried to write.

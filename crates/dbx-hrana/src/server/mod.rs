@@ -220,12 +220,13 @@ pub fn router(state: Arc<ServerState>) -> Router {
             .route("/v3-protobuf/cursor", post(http::cursor_v3_protobuf));
     }
     if state.config.admin_on_main {
-        router = router.merge(admin_routes());
+        router = router.merge(admin_routes(&state));
     }
     router.layer(DefaultBodyLimit::max(limit)).with_state(state)
 }
 
-fn admin_routes() -> Router<Arc<ServerState>> {
+/// The admin API. With JWT keys configured, it needs a token that may write everywhere.
+fn admin_routes(state: &Arc<ServerState>) -> Router<Arc<ServerState>> {
     Router::new()
         .route("/v1/stats", get(stats::report))
         .route("/v1/namespaces", get(namespace::list))
@@ -234,11 +235,15 @@ fn admin_routes() -> Router<Arc<ServerState>> {
             "/v1/namespaces/{ns}",
             axum::routing::delete(namespace::delete),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_admin,
+        ))
 }
 
 /// The admin API alone, for a listener of its own (see [`Config::admin_on_main`]).
 pub fn admin_router(state: Arc<ServerState>) -> Router {
-    admin_routes().with_state(state)
+    admin_routes(&state).with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes.
