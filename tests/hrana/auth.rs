@@ -9,7 +9,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dbx_hrana::{AuthKeys, Config, ServerState};
 use dbx_sqlite::{SqliteAdapter, SqliteOptions};
-use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -17,30 +16,7 @@ use super::{Reply, Server, call_with, execute, server_with};
 use crate::libsql_client::start_with;
 use crate::websocket::{close_code, connect, next_json, request, send};
 
-fn signing_key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32])
-}
-
-/// A server trusting the key with `seed` 1, given as sqld takes a raw key.
-pub(crate) fn auth_config() -> Config {
-    let public = URL_SAFE_NO_PAD.encode(signing_key(1).verifying_key().to_bytes());
-    Config {
-        auth: Some(AuthKeys::parse(&public).unwrap()),
-        ..Config::default()
-    }
-}
-
-fn token_signed_by(key: &SigningKey, claims: Value) -> String {
-    let head = URL_SAFE_NO_PAD.encode(json!({"alg": "EdDSA", "typ": "JWT"}).to_string());
-    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let signed = format!("{head}.{body}");
-    let signature = URL_SAFE_NO_PAD.encode(key.sign(signed.as_bytes()).to_bytes());
-    format!("{signed}.{signature}")
-}
-
-pub(crate) fn token(claims: Value) -> String {
-    token_signed_by(&signing_key(1), claims)
-}
+pub(crate) use dbx_tests::jwt::{auth_config, signing_key, token, token_signed_by};
 
 fn now() -> u64 {
     SystemTime::now()

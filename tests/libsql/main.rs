@@ -274,3 +274,39 @@ async fn reads_spread_over_replicas_and_writes_stay_on_the_primary() {
     }
     assert_eq!(primary.state.stats().statements - primary_before, 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auth_token_is_sent_and_its_rights_hold() {
+    use dbx_tests::jwt::{auth_config, token};
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteAdapter::open(SqliteOptions::new(dir.path().join("auth.db")))
+        .await
+        .unwrap();
+    let server = HranaServer::start(Arc::new(db), auth_config(), Some(dir)).await;
+    let with_token = |claims: serde_json::Value| {
+        let mut config = LibsqlConfig::new(&server.url);
+        config.auth_token = Some(token(claims));
+        LibsqlAdapter::connect(config)
+    };
+    let writer = with_token(serde_json::json!({"a": "rw"})).await.unwrap();
+    writer
+        .execute(Statement::new("CREATE TABLE t (x)"))
+        .await
+        .unwrap();
+    let reader = with_token(serde_json::json!({"a": "ro"})).await.unwrap();
+    reader
+        .query(Statement::new("SELECT * FROM t"))
+        .await
+        .unwrap();
+    let refused = reader
+        .execute(Statement::new("INSERT INTO t VALUES (1)"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied, "{refused}");
+    let anonymous = adapter_for(&server.url).await;
+    let err = anonymous
+        .query(Statement::new("SELECT 1"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+}

@@ -11,6 +11,7 @@ pub mod fresh;
 mod harness;
 pub mod hrana_server;
 pub mod isolation;
+pub mod jwt;
 pub mod servers;
 pub mod types_doc;
 
