@@ -310,3 +310,72 @@ async fn the_auth_token_is_sent_and_its_rights_hold() {
         .unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
 }
+
+/// A TLS front for `upstream` (host:port) with the test CA's `localhost`/`127.0.0.1`
+/// certificate; its `https://` URL.
+async fn tls_front(upstream: String, certs: &dbx_tests::servers::TestCerts) -> String {
+    let cert_pem = std::fs::read(&certs.cert).unwrap();
+    let key_pem = std::fs::read(&certs.key).unwrap();
+    let chain = rustls_pemfile::certs(&mut cert_pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .unwrap()
+        .expect("a private key");
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    format!("https://127.0.0.1:{port}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_servers_are_reached_with_a_trusted_ca_only() {
+    let certs = dbx_tests::servers::TestCerts::generate().expect("openssl makes test certificates");
+    let server = HranaServer::sqlite().await;
+    let url = tls_front(server.url.trim_start_matches("http://").to_owned(), &certs).await;
+
+    let mut config = LibsqlConfig::new(&url);
+    config.tls_ca_file = Some(certs.ca.clone());
+    let db = LibsqlAdapter::connect(config).await.unwrap();
+    db.execute(Statement::new("CREATE TABLE t (x)"))
+        .await
+        .unwrap();
+    db.execute(Statement::with_args("INSERT INTO t VALUES (?)", [5]))
+        .await
+        .unwrap();
+    let rows = db.query(Statement::new("SELECT x FROM t")).await.unwrap();
+    assert_eq!(rows.rows[0].get::<i64>(0).unwrap(), 5);
+
+    // The system's roots do not know the test CA: the connection is refused.
+    let untrusted = LibsqlAdapter::connect(LibsqlConfig::new(&url))
+        .await
+        .unwrap();
+    let err = untrusted
+        .query(Statement::new("SELECT 1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+    assert!(
+        server.state.stats().statements == 3,
+        "the untrusted client reached the server: {:?}",
+        server.state.stats()
+    );
+}

@@ -28,17 +28,29 @@ pub struct LibsqlAdapter {
 }
 
 async fn open(url: &str, config: &LibsqlConfig) -> Result<libsql::Database> {
-    if !url.starts_with("http://") {
-        return Err(Error::Config(format!(
-            "{url:?}: dbx-libsql speaks Hrana over http:// (it is built without TLS); \
-             put a TLS-terminating proxy in front, or use an http:// URL"
-        )));
-    }
-    let mut builder = libsql::Builder::new_remote(
+    let builder = libsql::Builder::new_remote(
         url.to_owned(),
         config.auth_token.clone().unwrap_or_default(),
-    )
-    .connector(hyper_014::client::HttpConnector::new());
+    );
+    let mut builder = if url.starts_with("http://") {
+        builder.connector(hyper_014::client::HttpConnector::new())
+    } else if url.starts_with("https://") {
+        #[cfg(feature = "tls")]
+        {
+            builder.connector(crate::tls::connector(config.tls_ca_file.as_deref())?)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            return Err(Error::Config(format!(
+                "{url:?} needs TLS, and dbx-libsql is built without its `tls` feature: \
+                 enable it, or use an http:// URL"
+            )));
+        }
+    } else {
+        return Err(Error::Config(format!(
+            "{url:?}: a libSQL URL starts with http:// or https://"
+        )));
+    };
     if let Some(ns) = &config.namespace {
         builder = builder.namespace(ns.clone());
     }

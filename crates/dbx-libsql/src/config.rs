@@ -19,6 +19,11 @@ pub struct LibsqlConfig {
     pub replica_back_off: Duration,
     /// The namespace to use, sent as `x-namespace`.
     pub namespace: Option<String>,
+    /// With the `tls` feature: trust only this CA (PEM) for `https://` servers, instead of
+    /// the system's roots.
+    ///
+    /// Default: none.
+    pub tls_ca_file: Option<std::path::PathBuf>,
     /// Connections (Hrana streams) open at once at most, over primary and replicas; more
     /// callers wait for one to finish.
     ///
@@ -36,6 +41,7 @@ impl LibsqlConfig {
             replica_back_off: Duration::from_secs(5),
             namespace: None,
             max_connections: 64,
+            tls_ca_file: None,
         }
     }
 

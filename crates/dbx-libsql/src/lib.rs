@@ -8,6 +8,8 @@ mod introspect;
 mod route;
 mod session;
 mod tenants;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use adapter::LibsqlAdapter;
 pub use config::LibsqlConfig;
