@@ -333,6 +333,18 @@ async fn release(
     Some(state.baton_key.sign(id, next))
 }
 
+/// The answer to a failure that ends the whole request: a protocol error (400, as the spec
+/// says) or a read-only token's write (403, as sqld). The stream is dropped, rolling back.
+async fn drop_stream(state: &ServerState, id: u64, failure: Failure) -> Response {
+    state.streams.lock().await.slots.remove(&id);
+    match failure {
+        Failure::Protocol(message) => text(StatusCode::BAD_REQUEST, message),
+        Failure::Forbidden(error) => auth::forbidden_write(error.message).into_response(),
+        // Request errors are answered in the body; callers match them first.
+        Failure::Request(error) => text(StatusCode::BAD_REQUEST, error.message),
+    }
+}
+
 /// `POST /v3/cursor`: the batch's results, the baton first. JSON is one object per line;
 /// protobuf is length-delimited messages.
 async fn cursor(
@@ -358,14 +370,7 @@ async fn cursor(
     let entries = match stream.cursor(request.batch, Version::V3).await {
         Ok(entries) => entries,
         Err(Failure::Request(error)) => vec![CursorEntry::Error { error }],
-        Err(Failure::Protocol(message)) => {
-            state.streams.lock().await.slots.remove(&id);
-            return text(StatusCode::BAD_REQUEST, message);
-        }
-        Err(Failure::Forbidden(error)) => {
-            state.streams.lock().await.slots.remove(&id);
-            return auth::forbidden_write(error.message).into_response();
-        }
+        Err(failure) => return drop_stream(&state, id, failure).await,
     };
     let baton = release(&state, id, stream, seq, false, owner).await;
     let head = CursorRespBody {
@@ -429,16 +434,7 @@ async fn pipeline(
         match stream.handle(req, version).await {
             Ok(response) => results.push(StreamResult::Ok { response }),
             Err(Failure::Request(error)) => results.push(StreamResult::Error { error }),
-            Err(Failure::Protocol(message)) => {
-                // The spec drops the stream on a protocol error; dropping it rolls back.
-                state.streams.lock().await.slots.remove(&id);
-                return text(StatusCode::BAD_REQUEST, message);
-            }
-            Err(Failure::Forbidden(error)) => {
-                // As in sqld, the whole pipeline fails; the stream goes, rolling back.
-                state.streams.lock().await.slots.remove(&id);
-                return auth::forbidden_write(error.message).into_response();
-            }
+            Err(failure) => return drop_stream(&state, id, failure).await,
         }
     }
     let baton = release(&state, id, stream, seq, closed, owner).await;
