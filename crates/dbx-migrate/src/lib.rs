@@ -35,8 +35,12 @@ pub use include_dir;
 /// `$CARGO_MANIFEST_DIR`.
 #[macro_export]
 macro_rules! embed_migrations {
-    ($path:literal) => {{
-        static DIR: $crate::include_dir::Dir<'static> = $crate::include_dir::include_dir!($path);
+    // `tt`, not `literal`: include_dir's macro refuses a literal wrapped in an invisible group.
+    ($($path:tt)+) => {{
+        // include_dir's output names the `include_dir` crate; this makes it resolve to ours,
+        // so callers need no dependency of their own.
+        use $crate::include_dir;
+        static DIR: $crate::include_dir::Dir<'static> = $crate::include_dir::include_dir!($($path)+);
         $crate::Migrations::from_embedded(&DIR)
     }};
 }

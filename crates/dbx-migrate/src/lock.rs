@@ -215,28 +215,49 @@ async fn acquire_lease(
     options: LockOptions,
     on_wait: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<MigrationLock> {
-    adapter
-        .execute(Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {LOCK_TABLE} (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                holder TEXT NOT NULL,
-                host TEXT NOT NULL,
-                pid INTEGER NOT NULL,
-                expires_at_ms INTEGER NOT NULL
-            )"
-        )))
-        .await
-        .context(|| format!("creating {LOCK_TABLE}"))?;
+    let started = Instant::now();
     let host = host_name();
     let pid = i64::from(std::process::id());
     let nonce = std::collections::hash_map::RandomState::new()
         .build_hasher()
         .finish();
     let holder = format!("{host} pid {pid} run {nonce:016x}");
-    let started = Instant::now();
     let mut waited = false;
     loop {
-        match try_take_lease(adapter.as_ref(), &holder, &host, pid, options.lease).await {
+        // Look first with a plain read, which a running migration does not block; taking the
+        // lease needs the write lock, which a running migration holds for its whole length.
+        let seen = match live_holder(adapter.as_ref(), &host, pid).await {
+            Err(Error::Database { source, .. })
+                if source.kind() == dbx_core::ErrorKind::UndefinedTable =>
+            {
+                if !create_lock_table(adapter.as_ref()).await? {
+                    waited = true;
+                    check_timeout(started, options, "another writer")?;
+                    tokio::time::sleep(options.poll).await;
+                    continue;
+                }
+                None
+            }
+            other => other?,
+        };
+        if let Some(current) = seen {
+            if !waited {
+                waited = true;
+                on_wait(&current);
+            }
+            check_timeout(started, options, &current)?;
+            tokio::time::sleep(options.poll).await;
+            continue;
+        }
+        let taken = try_take_lease(adapter.as_ref(), &holder, &host, pid, options.lease).await;
+        // SQLite blocks the lease table's creation and the lease's `BEGIN IMMEDIATE` while
+        // another process writes (a runner that started a moment earlier and is migrating):
+        // that is waiting for it too, though no holder was ever seen.
+        if started.elapsed() > options.poll * 5 && !waited {
+            waited = true;
+            on_wait("another process writing to the database");
+        }
+        match taken {
             Ok(None) => {
                 let heartbeat = spawn_heartbeat(adapter.clone(), holder.clone(), options.lease);
                 return Ok(MigrationLock {
@@ -270,6 +291,52 @@ async fn acquire_lease(
     }
 }
 
+/// Creates the lease table. Even `CREATE TABLE IF NOT EXISTS` needs the write lock, which a
+/// running migration holds, so it is only run when the table is missing; a busy database
+/// here (`false`) means another runner is ahead, and the caller waits as for a held lease.
+async fn create_lock_table(adapter: &dyn Adapter) -> Result<bool> {
+    let created = adapter
+        .execute(Statement::new(format!(
+            "CREATE TABLE IF NOT EXISTS {LOCK_TABLE} (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                holder TEXT NOT NULL,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                expires_at_ms INTEGER NOT NULL
+            )"
+        )))
+        .await;
+    match created {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == dbx_core::ErrorKind::Busy => Ok(false),
+        Err(e) => Err(e).context(|| format!("creating {LOCK_TABLE}")),
+    }
+}
+
+/// Whether a lease is held by a live runner, and by whom.
+fn live_lease(row: &dbx_core::Row, host: &str, pid: i64) -> dbx_core::Result<Option<String>> {
+    let (other, other_host, other_pid, expires): (String, String, i64, i64) =
+        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let dead = other_host == host && other_pid != pid && !process_alive(other_pid);
+    Ok((expires > now_ms() && !dead).then_some(other))
+}
+
+const SELECT_LEASE: &str =
+    "SELECT holder, host, pid, expires_at_ms FROM _dbx_migrations_lock WHERE id = 1";
+
+async fn live_holder(adapter: &dyn Adapter, host: &str, pid: i64) -> Result<Option<String>> {
+    let rows = adapter
+        .query(Statement::new(SELECT_LEASE))
+        .await
+        .context(|| "reading the migration lease".to_owned())?;
+    match rows.first() {
+        Some(row) => {
+            live_lease(row, host, pid).context(|| "reading the migration lease".to_owned())
+        }
+        None => Ok(None),
+    }
+}
+
 /// Takes the lease when it is free, expired or held by a dead process on this host.
 /// Returns the current holder when it is not.
 async fn try_take_lease(
@@ -280,20 +347,14 @@ async fn try_take_lease(
     lease: Duration,
 ) -> dbx_core::Result<Option<String>> {
     let mut tx = adapter.transaction().await?;
-    let current = tx
-        .query(Statement::new(format!(
-            "SELECT holder, host, pid, expires_at_ms FROM {LOCK_TABLE} WHERE id = 1"
-        )))
-        .await?;
+    let current = tx.query(Statement::new(SELECT_LEASE)).await?;
     if let Some(row) = current.first() {
-        let (other, other_host, other_pid, expires): (String, String, i64, i64) =
-            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
-        let dead = other_host == host && other_pid != pid && !process_alive(other_pid);
-        if expires > now_ms() && !dead {
+        if let Some(other) = live_lease(row, host, pid)? {
             tx.rollback().await?;
             return Ok(Some(other));
         }
-        tracing::warn!(previous = %other, dead, "taking over a migration lease that was not released");
+        let previous: String = row.get(0)?;
+        tracing::warn!(%previous, "taking over a migration lease that its runner did not release");
     }
     tx.execute(Statement::with_args(
         format!(

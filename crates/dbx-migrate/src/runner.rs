@@ -571,6 +571,22 @@ impl Migrator {
                 .execute(stmt)
                 .await
                 .context(|| format!("resolving migration {version}"))?;
+            // "Fully applied" means applied as the file now reads: the user may have fixed it.
+            let current = self
+                .all()
+                .into_iter()
+                .find(|m| m.module == module && m.version == version);
+            if let (Resolution::Applied, Some(m)) = (resolution, current) {
+                self.adapter
+                    .execute(ledger::set_checksum(
+                        module,
+                        version,
+                        &m.checksum,
+                        &m.description,
+                    ))
+                    .await
+                    .context(|| format!("recording the checksum of migration {version}"))?;
+            }
             tracing::info!(version, ?resolution, "resolved");
             Ok(())
         })

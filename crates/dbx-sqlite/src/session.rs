@@ -6,11 +6,17 @@
 //! after an implicit rollback. Other writers wait on the lock meanwhile, so a session that
 //! sits in a transaction holds up every writer of the database; protocol servers expire
 //! idle streams for that reason.
+//!
+//! A `PRAGMA` also pins the writer, for the rest of the session: a pragma changes the
+//! connection it runs on, and the session's later statements must run on that connection
+//! (a migration turning `foreign_keys` off to rebuild a table, say). When such a session
+//! ends, `foreign_keys` is set back to the configured value before the writer serves anyone
+//! else.
 
 use std::sync::Arc;
 
 use dbx_core::Description;
-use dbx_core::sql::{Dialect, is_transaction_control};
+use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword};
 use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
 
 use crate::adapter::Inner;
@@ -23,16 +29,22 @@ use crate::transaction::SqliteTransaction;
 pub struct SqliteConnection {
     db: Arc<Inner>,
     pinned: Option<Lease>,
+    /// A PRAGMA ran: keep the writer until the session ends.
+    sticky: bool,
 }
 
 impl SqliteConnection {
     pub(crate) fn new(db: Arc<Inner>) -> Self {
-        Self { db, pinned: None }
+        Self {
+            db,
+            pinned: None,
+            sticky: false,
+        }
     }
 
     /// Drops the pin once no transaction is open, so other writers can proceed.
     fn unpin_if_idle(&mut self) {
-        if self.pinned.as_ref().is_some_and(Lease::is_autocommit) {
+        if !self.sticky && self.pinned.as_ref().is_some_and(Lease::is_autocommit) {
             self.pinned = None;
         }
     }
@@ -55,8 +67,11 @@ impl Connection for SqliteConnection {
         self.db.check_open()?;
         self.unpin_if_idle();
         let controls = is_transaction_control(&stmt.sql, Dialect::Sqlite);
+        if leading_keyword(&stmt.sql, Dialect::Sqlite).as_deref() == Some("PRAGMA") {
+            self.sticky = true;
+        }
         let p = Prepared::new(stmt)?;
-        if self.pinned.is_none() && !controls {
+        if self.pinned.is_none() && !controls && !self.sticky {
             return self.db.run_autocommit(p).await;
         }
         let result = self.pin().await?.run(move |c| exec::run(c, &p)).await;
@@ -115,13 +130,29 @@ impl Connection for SqliteConnection {
 
 impl Drop for SqliteConnection {
     fn drop(&mut self) {
-        if let Some(lease) = self.pinned.take()
-            && !lease.is_autocommit()
-        {
-            let writer = lease.writer().clone();
-            writer.queue_cleanup("ROLLBACK".to_owned());
-            drop(lease);
-            writer.flush_cleanup_soon();
+        let Some(lease) = self.pinned.take() else {
+            return;
+        };
+        let writer = lease.writer().clone();
+        let mut cleanup = Vec::new();
+        if !lease.is_autocommit() {
+            cleanup.push("ROLLBACK".to_owned());
         }
+        if self.sticky {
+            let on = if self.db.options.foreign_keys {
+                "ON"
+            } else {
+                "OFF"
+            };
+            cleanup.push(format!("PRAGMA foreign_keys = {on}"));
+        }
+        if cleanup.is_empty() {
+            return;
+        }
+        for sql in cleanup {
+            writer.queue_cleanup(sql);
+        }
+        drop(lease);
+        writer.flush_cleanup_soon();
     }
 }

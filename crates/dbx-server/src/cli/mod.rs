@@ -1,0 +1,98 @@
+//! The command line: global options, subcommands, and how errors reach the user.
+
+mod migrate;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use dbx_core::AdapterKind;
+use dbx_service::{DatabaseService, Overrides};
+
+/// dbx: one database layer for SQLite, PostgreSQL, MySQL/MariaDB and libSQL.
+#[derive(Debug, Parser)]
+#[command(name = "dbx", version, propagate_version = true)]
+pub struct Cli {
+    /// The configuration file (dbx.toml). Without it, the environment and the embedded SQLite
+    /// default decide.
+    #[arg(long, global = true, value_name = "FILE", env = "DBX_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Where SQLite files live (default ./dbx-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply, revert and inspect migrations, on one database or on every tenant.
+    Migrate(migrate::MigrateArgs),
+}
+
+/// Parses the arguments, runs the command and turns an error into a message and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Migrate(args) => migrate::run(&cli, args).await,
+    }
+}
+
+/// Loads the configuration with the global options and opens its databases.
+pub(crate) async fn open_service(
+    cli: &Cli,
+    adapter: Option<AdapterKind>,
+) -> Result<Arc<DatabaseService>> {
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        default_adapter: adapter,
+    };
+    let config = dbx_service::config::load(
+        cli.config.as_deref(),
+        &|name| std::env::var(name).ok(),
+        &overrides,
+    )
+    .context("loading the configuration")?;
+    DatabaseService::open(&config)
+        .await
+        .context("opening the databases")
+}
+
+/// Sends tracing output to stderr; `RUST_LOG` overrides `default`.
+pub(crate) fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
