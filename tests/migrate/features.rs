@@ -205,3 +205,61 @@ async fn new_creates_a_pair_and_bad_input_is_explained() {
         describe(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libsql_migrations_run_over_hrana_with_the_lease_lock() {
+    use dbx_libsql::{LibsqlAdapter, LibsqlConfig};
+    use std::sync::Arc;
+    let server = dbx_tests::hrana_server::HranaServer::sqlite().await;
+    let adapter: Arc<dyn dbx_core::Adapter> = Arc::new(
+        LibsqlAdapter::connect(LibsqlConfig::new(&server.url))
+            .await
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("1_a.up.sql"),
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("1_a.down.sql"), "DROP TABLE a;").unwrap();
+    std::fs::write(dir.path().join("2_b.up.sql"), "CREATE TABLE b (id INTEGER PRIMARY KEY);\nINSERT INTO b (id) VALUES (1);\nINSERT INTO b (id) VALUES (1);").unwrap();
+    let migrator = Migrator::new(adapter.clone(), Migrations::from_dir(dir.path()).unwrap());
+    let err = migrator.up(None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Database, "{err}");
+    let tables: Vec<String> = adapter
+        .tables()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(
+        tables.contains(&"a".to_owned()) && !tables.contains(&"b".to_owned()),
+        "{tables:?}"
+    );
+    let lease = adapter
+        .query("SELECT COUNT(*) FROM _dbx_migrations_lock".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        lease.scalar::<i64>().unwrap(),
+        0,
+        "the lease is released after a failure"
+    );
+    std::fs::write(
+        dir.path().join("2_b.up.sql"),
+        "CREATE TABLE b (id INTEGER PRIMARY KEY);",
+    )
+    .unwrap();
+    let migrator = Migrator::new(adapter.clone(), Migrations::from_dir(dir.path()).unwrap());
+    assert_eq!(migrator.up(None).await.unwrap().steps.len(), 1);
+    assert_eq!(
+        migrator
+            .status()
+            .await
+            .unwrap()
+            .count(dbx_migrate::State::Applied),
+        2
+    );
+}

@@ -136,3 +136,57 @@ async fn a_runner_gives_up_after_the_lock_timeout_and_names_the_holder() {
         "{stderr}"
     );
 }
+
+/// A runner whose lease runs out mid-run (a 600 ms lease, a migration of about two seconds
+/// that keeps the heartbeat from writing) races a second runner. Whoever wins, every
+/// migration is applied exactly once, and the only error allowed is the loser's `LockLost`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_never_lets_two_runners_apply() {
+    use std::time::Duration;
+
+    use dbx_migrate::{ErrorKind, LockOptions, Migrator, Options};
+
+    let db = Db::new(Backend::Sqlite).await;
+    db.write(
+        "1_slow.up.sql",
+        &format!(
+            "CREATE TABLE lease_a (id INTEGER PRIMARY KEY);\n{};",
+            slow_sql(Backend::Sqlite, 2)
+        ),
+    );
+    db.write(
+        "2_b.up.sql",
+        "CREATE TABLE lease_b (id INTEGER PRIMARY KEY);",
+    );
+    db.write(
+        "3_c.up.sql",
+        "CREATE TABLE lease_c (id INTEGER PRIMARY KEY);",
+    );
+    let options = Options {
+        lock: LockOptions {
+            lease: Duration::from_millis(600),
+            ..LockOptions::default()
+        },
+        ..Options::default()
+    };
+    // A second service on the same files stands in for a second process.
+    let other = crate::support::open_service(db.dir.path()).await;
+    let first = db.migrator().with_options(options);
+    let second = Migrator::new(other.root(None).unwrap(), db.migrations()).with_options(options);
+    let (a, b) = tokio::join!(first.up(None), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        second.up(None).await
+    });
+    let mut applied = 0;
+    for outcome in [a, b] {
+        match outcome {
+            Ok(report) => applied += report.steps.len(),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::LockLost, "{e}"),
+        }
+    }
+    assert_eq!(applied, 3, "each migration ran once, whoever ran it");
+    assert_eq!(db.ledger_rows().await, 3);
+    for t in ["lease_a", "lease_b", "lease_c"] {
+        assert!(db.has_table(t).await, "{t}");
+    }
+}

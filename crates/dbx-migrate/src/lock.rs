@@ -405,8 +405,22 @@ impl MigrationLock {
         }
     }
 
+    /// Checks the outcome of running [`fence`](Self::fence): an error when the lease was
+    /// taken over.
+    pub(crate) async fn check_fence(
+        &self,
+        renewed: dbx_core::Result<dbx_core::ExecResult>,
+    ) -> Result<()> {
+        let renewed = renewed.context(|| "renewing the migration lease".to_owned())?;
+        if renewed.rows_affected == 1 {
+            Ok(())
+        } else {
+            Err(self.lost().await)
+        }
+    }
+
     /// The error for a fence that affected no row.
-    pub(crate) async fn lost(&self) -> Error {
+    async fn lost(&self) -> Error {
         let (adapter, lease) = match &self.held {
             Some(Held::Lease { adapter, lease, .. }) => (adapter.clone(), *lease),
             _ => return Error::Invalid("the migration lock was lost".to_owned()),
@@ -461,10 +475,96 @@ async fn release_held(held: Held) {
 impl Drop for MigrationLock {
     fn drop(&mut self) {
         // Reached only when a run was cancelled mid-way: release from a task.
-        if let Some(held) = self.held.take() {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(release_held(held));
-            }
+        if let Some(held) = self.held.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(release_held(held));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite(path: &std::path::Path) -> Arc<dyn Adapter> {
+        Arc::new(
+            dbx_sqlite::SqliteAdapter::open(dbx_sqlite::SqliteOptions::new(path))
+                .await
+                .unwrap(),
+        )
+    }
+
+    fn quiet(_: &str) {}
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_runner_that_lost_its_lease_is_fenced_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        // Two adapters on one file: two processes, as far as SQLite can tell.
+        let (a, b) = (sqlite(&path).await, sqlite(&path).await);
+        let options = LockOptions {
+            lease: Duration::from_millis(300),
+            timeout: Duration::from_secs(10),
+            poll: Duration::from_millis(20),
+        };
+        let first = acquire(&a, options, &quiet).await.unwrap();
+        // The first runner stalls: no heartbeat, and its lease runs out.
+        if let Some(Held::Lease { heartbeat, .. }) = &first.held {
+            heartbeat.abort();
+        }
+        let second = acquire(&b, options, &quiet).await.unwrap();
+        assert!(
+            second.waited,
+            "the second runner waited for the lease to run out"
+        );
+
+        // The first runner's next migration checks its lease in its own transaction.
+        let fence = first.fence().unwrap();
+        let outcome = a.execute(fence).await;
+        let err = first.check_fence(outcome).await.unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::LockLost, "{err}");
+        assert!(
+            err.to_string().contains("pid"),
+            "names the new holder: {err}"
+        );
+
+        // The second runner still holds it, and its fence passes.
+        let outcome = b.execute(second.fence().unwrap()).await;
+        second.check_fence(outcome).await.unwrap();
+        let leases = async || {
+            b.query(Statement::new(format!("SELECT COUNT(*) FROM {LOCK_TABLE}")))
+                .await
+                .unwrap()
+                .scalar::<i64>()
+                .unwrap()
+        };
+        first.release().await;
+        assert_eq!(
+            leases().await,
+            1,
+            "the loser's release leaves the winner's lease alone"
+        );
+        second.release().await;
+        assert_eq!(leases().await, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lease_left_by_a_dead_process_is_taken_over_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite(&dir.path().join("db.sqlite")).await;
+        let options = LockOptions::default();
+        // Take and drop a lease, then rewrite it as held for an hour by a pid that is gone.
+        acquire(&db, options, &quiet).await.unwrap().release().await;
+        let gone = i64::from(u32::MAX - 7);
+        db.execute(Statement::with_args(
+            format!("INSERT INTO {LOCK_TABLE} (id, holder, host, pid, expires_at_ms) VALUES (1, 'ghost', ?, ?, ?)"),
+            [Value::from(host_name()), Value::from(gone), Value::from(now_ms() + 3_600_000)],
+        ))
+        .await
+        .unwrap();
+        let lock = acquire(&db, options, &quiet).await.unwrap();
+        assert!(!lock.waited, "a dead holder is not waited for");
+        lock.release().await;
     }
 }

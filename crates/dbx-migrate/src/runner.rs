@@ -369,16 +369,7 @@ impl Migrator {
                 .await
                 .context(|| format!("module {name}"))?;
             if let Some(fence) = held.fence() {
-                if tx
-                    .execute(fence)
-                    .await
-                    .context(|| "renewing the lease".to_owned())?
-                    .rows_affected
-                    != 1
-                {
-                    drop(tx);
-                    return Err(held.lost().await);
-                }
+                held.check_fence(tx.execute(fence).await).await?;
             }
             for (i, s) in sql.iter().enumerate() {
                 tx.execute(Statement::new(s.as_str()))

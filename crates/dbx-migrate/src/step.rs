@@ -134,14 +134,7 @@ async fn in_transaction(
         .await
         .context(|| format!("starting the transaction for migration {label}"))?;
     if let Some(fence) = lock.fence() {
-        let renewed = tx
-            .execute(fence)
-            .await
-            .context(|| "renewing the migration lease".to_owned())?;
-        if renewed.rows_affected != 1 {
-            drop(tx);
-            return Err(lock.lost().await);
-        }
+        lock.check_fence(tx.execute(fence).await).await?;
     }
     let kept_nothing =
         "nothing from it was kept, because it ran in one transaction with its tracking row";
@@ -200,14 +193,7 @@ async fn outside_transaction(
         .await
         .context(|| format!("opening a session for migration {label}"))?;
     if let Some(fence) = lock.fence() {
-        let renewed = conn
-            .execute(fence)
-            .await
-            .context(|| "renewing the migration lease".to_owned())?;
-        if renewed.rows_affected != 1 {
-            drop(conn);
-            return Err(lock.lost().await);
-        }
+        lock.check_fence(conn.execute(fence).await).await?;
     }
     let mark = match direction {
         Direction::Up => ledger::insert(&m.module, m.version, &m.description, &m.checksum, 0, true),

@@ -45,7 +45,8 @@ pub use dbx_libsql::{LibsqlAdapter, LibsqlConfig, LibsqlTenants};
 #[cfg_attr(docsrs, doc(cfg(feature = "hrana")))]
 pub use dbx_hrana as hrana;
 
-// Each component below lands in its own change; until then its feature says so at build time
-// instead of compiling to nothing.
+/// Migrations: SQL, Rust and embedded sources, cross-process locks, dirty-state recovery,
+/// modules, and every tenant at once.
 #[cfg(feature = "migrate")]
-compile_error!("dbx: the `migrate` feature is declared but migrations have not landed yet");
+#[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
+pub use dbx_migrate as migrate;
