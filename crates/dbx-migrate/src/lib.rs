@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod checksum;
+mod commands;
 mod dry_run;
 mod error;
 mod ledger;
