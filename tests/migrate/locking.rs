@@ -61,9 +61,14 @@ per_backend!(two_processes_race_one_applies, two_processes_race);
 async fn killed_holder(backend: Backend) {
     let db = Db::new(backend).await;
     db.write(
-        "1_stuck.up.sql",
+        "1_table.up.sql",
+        "CREATE TABLE stuck (id INTEGER PRIMARY KEY);",
+    );
+    // Data only, so that MySQL too runs it in a transaction, which dies with the process.
+    db.write(
+        "2_stuck.up.sql",
         &format!(
-            "CREATE TABLE stuck (id INTEGER PRIMARY KEY);\n{};",
+            "INSERT INTO stuck (id) VALUES (1);\n{};",
             slow_sql(db.backend, 30)
         ),
     );
@@ -74,15 +79,15 @@ async fn killed_holder(backend: Backend) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The migrator logs "running" only once it holds the lock.
+    // The migrator logs "running" for a migration only while it holds the lock.
     let stderr = holder.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     loop {
         let line = lines
             .next()
-            .expect("the holder exited before it took the lock")
+            .expect("the holder exited before it reached migration 2")
             .unwrap();
-        if line.contains("running") {
+        if line.contains("2_stuck") && line.contains("running") {
             break;
         }
     }
@@ -90,16 +95,18 @@ async fn killed_holder(backend: Backend) {
     holder.wait().unwrap();
 
     // A faster version of the same migration: the next runner must get the lock and apply it.
-    db.write(
-        "1_stuck.up.sql",
-        "CREATE TABLE stuck (id INTEGER PRIMARY KEY);",
-    );
+    db.write("2_stuck.up.sql", "INSERT INTO stuck (id) VALUES (2);");
     let out = db.run(&["migrate", "up", "--json", "--lock-timeout", "60"]);
     assert!(out.status.success(), "{}", describe(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["steps"].as_array().unwrap().len(), 1, "{report}");
-    assert!(db.has_table("stuck").await);
-    assert_eq!(db.ledger_rows().await, 1);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM stuck").await,
+        1,
+        "the killed run's insert was rolled back"
+    );
+    assert_eq!(db.scalar("SELECT MAX(id) FROM stuck").await, 2);
+    assert_eq!(db.ledger_rows().await, 2);
 }
 per_backend!(a_killed_holder_does_not_keep_the_lock, killed_holder);
 
