@@ -132,3 +132,65 @@ async fn fail_fast_stops_starting_tenants() {
         "schema tenants on PostgreSQL too: {result}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenant_is_migrated_alone() {
+    let db = Db::new(Backend::Sqlite).await;
+    db.write(
+        "1_items.up.sql",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY);",
+    );
+    // The tenant does not exist yet: the default configuration creates it on first access.
+    let report = db.run_json(&["migrate", "up", "--tenant", "acme"]);
+    assert_eq!(report["steps"].as_array().unwrap().len(), 1, "{report}");
+    let acme = db
+        .service
+        .tenant(None, &TenantId::new("acme").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        acme.tables()
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.name == "items")
+    );
+    assert!(
+        !db.has_table("items").await,
+        "the root database is untouched"
+    );
+
+    let out = db.run(&["migrate", "up", "--tenant", "Bad.Name"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--tenant") && stderr.contains("Bad.Name"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_options_the_embedded_sqlite_in_dbx_data_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+    std::fs::write(
+        dir.path().join("migrations/1_notes.up.sql"),
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY);",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dbx-under-test"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(dir.path())
+        .args(["migrate", "up"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1_notes"));
+    let file = dir.path().join("dbx-data/dbx.db");
+    let db = dbx_sqlite::SqliteAdapter::open(dbx_sqlite::SqliteOptions::new(&file))
+        .await
+        .unwrap();
+    let tables = dbx_core::Adapter::tables(&db).await.unwrap();
+    assert!(tables.iter().any(|t| t.name == "notes"), "{tables:?}");
+}
