@@ -6,7 +6,9 @@ mod instrument;
 mod open;
 mod service;
 mod stats;
+mod tenants;
 
 pub use config::{DbxConfig, Overrides};
 pub use service::{AdapterHealth, AdapterSetup, DatabaseService, ServiceBuilder};
 pub use stats::{AdapterStats, ServiceStats};
+pub use tenants::ServiceTenants;

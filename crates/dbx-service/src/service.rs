@@ -164,6 +164,11 @@ impl DatabaseService {
         Ok(entry)
     }
 
+    /// The adapter's own tenant manager, unwrapped (no counting, no creation on access).
+    pub(crate) fn raw_tenants(&self, kind: AdapterKind) -> Result<Arc<dyn TenantManager>> {
+        Ok(self.entry(Some(kind))?.tenants.clone())
+    }
+
     /// The default adapter's kind.
     pub fn default_kind(&self) -> AdapterKind {
         self.default

@@ -33,6 +33,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve Hrana (libSQL clients), the REST API, /health and /metrics on one port.
+    Serve(crate::serve::ServeArgs),
     /// Apply, revert and inspect migrations, on one database or on every tenant.
     Migrate(migrate::MigrateArgs),
 }
@@ -61,6 +63,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
+        Command::Serve(args) => crate::serve::run(&cli, args).await,
         Command::Migrate(args) => migrate::run(&cli, args).await,
     }
 }

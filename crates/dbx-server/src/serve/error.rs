@@ -1,0 +1,96 @@
+//! REST errors: JSON `{"error": {"kind", "message"}}` with a status that fits the kind.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dbx_core::ErrorKind;
+
+/// An error answered to a REST client.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    kind: String,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_argument".to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            kind: "conflict".to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            kind: "not_found".to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::UniqueViolation
+        | ErrorKind::ForeignKeyViolation
+        | ErrorKind::NotNullViolation
+        | ErrorKind::CheckViolation => StatusCode::CONFLICT,
+        ErrorKind::SyntaxError | ErrorKind::InvalidArgument | ErrorKind::UndefinedColumn => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorKind::UndefinedTable | ErrorKind::InvalidTenant => StatusCode::NOT_FOUND,
+        ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
+        ErrorKind::Busy | ErrorKind::Timeout | ErrorKind::ConnectionLost => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        ErrorKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<dbx_core::Error> for ApiError {
+    fn from(e: dbx_core::Error) -> Self {
+        ApiError {
+            status: status_of(e.kind()),
+            kind: e.kind().as_str().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<dbx_migrate::Error> for ApiError {
+    fn from(e: dbx_migrate::Error) -> Self {
+        match e.database_error() {
+            Some(db) => ApiError {
+                status: status_of(db.kind()),
+                kind: db.kind().as_str().to_owned(),
+                message: e.to_string(),
+            },
+            None => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                kind: format!("migrate_{}", e.kind().as_str()),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": {"kind": self.kind, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The REST handlers' result.
+pub(crate) type ApiResult<T> = Result<T, ApiError>;

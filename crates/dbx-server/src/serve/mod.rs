@@ -1,0 +1,169 @@
+//! `dbx serve`: Hrana over HTTP and WebSocket (with the namespace admin API), the REST API
+//! under `/api`, `/health` and `/metrics`, all on one port, with a graceful shutdown.
+
+mod api;
+mod error;
+mod metrics;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use clap::Args;
+use dbx_hrana::ServerState;
+use dbx_service::DatabaseService;
+
+use crate::cli::{Cli, init_logging, open_service};
+
+/// Options of `dbx serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on. Without JWT keys only a loopback address is allowed.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// Which configured adapter Hrana clients reach (the default one otherwise); its tenants
+    /// are the Hrana namespaces.
+    #[arg(long, value_name = "KIND")]
+    adapter: Option<dbx_core::AdapterKind>,
+
+    /// The migrations directory whose status `/api/databases/{db}/migrations` reports.
+    #[arg(long, value_name = "DIR", default_value = "migrations")]
+    migrations: PathBuf,
+
+    /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    shutdown_timeout: u64,
+}
+
+/// What the handlers share.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) service: Arc<DatabaseService>,
+    pub(crate) hrana: Arc<ServerState>,
+    pub(crate) http: metrics::HttpMetrics,
+    pub(crate) migrations_dir: PathBuf,
+}
+
+async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<serde_json::Value>) {
+    let adapters = app.service.health().await;
+    let ok = adapters.iter().all(|a| a.ok);
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "adapters": adapters,
+    });
+    (status, Json(body))
+}
+
+/// Everything on one router: REST, health and metrics beside the Hrana routes.
+fn router(app: Arc<App>) -> Router {
+    let ours = api::routes()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics::render))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            metrics::track,
+        ))
+        .with_state(app.clone());
+    let hrana = dbx_hrana::router(app.hrana.clone()).layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        metrics::track,
+    ));
+    ours.merge(hrana)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
+    init_logging("warn,dbx_server=info,dbx_migrate=info");
+    if !args.listen.ip().is_loopback() {
+        bail!(
+            "refusing to listen on {} without authentication; listen on a loopback address \
+             (127.0.0.1) until JWT keys are configured",
+            args.listen
+        );
+    }
+    let service = open_service(cli, args.adapter).await?;
+    let kind = args.adapter.unwrap_or_else(|| service.default_kind());
+    let hrana = ServerState::with_tenants(
+        service.root(Some(kind))?,
+        service.tenant_manager(Some(kind))?,
+        dbx_hrana::Config::default(),
+    );
+    let app = Arc::new(App {
+        service: service.clone(),
+        hrana,
+        http: metrics::HttpMetrics::default(),
+        migrations_dir: args.migrations.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    print_urls(addr, kind);
+
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
+        stop_signal().await;
+        tracing::info!("stopping: no new connections; waiting for requests in flight");
+        let _ = stopping_tx.send(true);
+    });
+    let bound = Duration::from_secs(args.shutdown_timeout);
+    let mut stopping = stopping_rx;
+    let outcome = tokio::select! {
+        served = server => served.context("serving"),
+        () = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(bound).await;
+        } => {
+            tracing::warn!(secs = bound.as_secs(), "requests still running after the shutdown timeout; closing anyway");
+            Ok(())
+        }
+    };
+    service.shutdown().await;
+    tracing::info!("stopped");
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// One line per entry point, first the address, so that scripts can read it.
+#[allow(clippy::print_stdout)]
+fn print_urls(addr: SocketAddr, kind: dbx_core::AdapterKind) {
+    use std::io::Write as _;
+    println!("dbx listening on http://{addr}");
+    println!("  Hrana (libSQL clients): http://{addr} and ws://{addr} ({kind})");
+    println!("  REST API:               http://{addr}/api/adapters");
+    println!("  health and metrics:     http://{addr}/health, http://{addr}/metrics");
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,86 @@
+//! `dbx serve` as a real process on a real socket: every route answers, on SQLite, PostgreSQL
+//! and MariaDB; libSQL clients reach the same data; SIGTERM lets requests in flight finish.
+
+#[path = "../migrate/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+mod routes;
+mod shutdown;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use serde_json::Value as Json;
+use support::Db;
+
+/// A running `dbx serve`, stopped (SIGKILL) when dropped.
+pub(crate) struct Served {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+}
+
+impl Served {
+    /// Starts `dbx serve` for `db` on a free port and waits for its address line.
+    pub(crate) fn start(db: &Db, extra: &[&str]) -> Served {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = db
+            .cli(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
+            .next()
+            .expect("dbx serve exited before printing its address")
+            .unwrap();
+        let base = first
+            .strip_prefix("dbx listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        // Keep reading so the pipe never fills.
+        std::thread::spawn(move || for _ in lines {});
+        Served { child, base }
+    }
+
+    /// Sends SIGTERM.
+    pub(crate) fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP request; returns the status and the body (JSON when it parses, else a string).
+pub(crate) async fn http(method: &str, url: &str, body: Option<Json>) -> (u16, Json) {
+    let mut request = hyper_014::Request::builder().method(method).uri(url);
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let body = body.map_or_else(hyper_014::Body::empty, |b| {
+        hyper_014::Body::from(b.to_string())
+    });
+    let response = hyper_014::Client::new()
+        .request(request.body(body).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status().as_u16();
+    let bytes = hyper_014::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    let parsed = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, parsed)
+}

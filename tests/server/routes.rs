@@ -1,0 +1,256 @@
+//! Every route of `dbx serve`, on each backend, through a real socket.
+
+use serde_json::json;
+
+use crate::support::{Backend, Db};
+use crate::{Served, http};
+
+async fn every_route(backend: Backend) {
+    let db = Db::new(backend).await;
+    db.write(
+        "1_first.up.sql",
+        "CREATE TABLE first_table (id INTEGER PRIMARY KEY);",
+    );
+    let server = Served::start(&db, &[]);
+    let base = &server.base;
+    let kind = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+        Backend::Mysql => "mysql",
+    };
+
+    let (status, health) = http("GET", &format!("{base}/health"), None).await;
+    assert_eq!((status, &health["status"]), (200, &json!("ok")), "{health}");
+    let (_, adapters) = http("GET", &format!("{base}/api/adapters"), None).await;
+    assert_eq!(adapters["adapters"][0]["kind"], kind, "{adapters}");
+    assert_eq!(adapters["adapters"][0]["default"], true);
+
+    // Tenants.
+    let tenants = format!("{base}/api/adapters/{kind}/tenants");
+    let (status, created) = http("POST", &tenants, Some(json!({"id": "acme"}))).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, again) = http("POST", &tenants, Some(json!({"id": "acme"}))).await;
+    assert_eq!(
+        (status, &again["error"]["kind"]),
+        (409, &json!("conflict")),
+        "{again}"
+    );
+    let (status, bad) = http("POST", &tenants, Some(json!({"id": "Bad.Id"}))).await;
+    assert_eq!(status, 400, "{bad}");
+    let (_, list) = http("GET", &tenants, None).await;
+    assert!(
+        list["tenants"].as_array().unwrap().contains(&json!("acme")),
+        "{list}"
+    );
+
+    // SQL into the tenant.
+    let acme = format!("{base}/api/databases/{kind}.acme");
+    for sql in [
+        "CREATE TABLE owners (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)",
+        "CREATE TABLE pets (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL, owner_id INTEGER, \
+         FOREIGN KEY (owner_id) REFERENCES owners (id))",
+        "CREATE INDEX pets_name ON pets (name)",
+    ] {
+        let (status, out) = http("POST", &format!("{acme}/sql"), Some(json!({"sql": sql}))).await;
+        assert_eq!(status, 200, "{sql}: {out}");
+    }
+    for (id, name) in [(1, "ann"), (2, "bob"), (3, "cy")] {
+        let (status, out) = http(
+            "POST",
+            &format!("{acme}/sql"),
+            Some(json!({"sql": "INSERT INTO owners (id, name) VALUES (:id, :name)", "params": {":id": id, ":name": name}})),
+        )
+        .await;
+        assert_eq!((status, &out["rows_affected"]), (200, &json!(1)), "{out}");
+    }
+    for id in 1..=25 {
+        let (status, out) = http(
+            "POST",
+            &format!("{acme}/sql"),
+            Some(json!({"sql": "INSERT INTO pets (id, name, owner_id) VALUES (?, ?, ?)", "params": [id, format!("pet{id:02}"), id % 3 + 1]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{out}");
+    }
+    let (status, dup) = http(
+        "POST",
+        &format!("{acme}/sql"),
+        Some(json!({"sql": "INSERT INTO owners (id, name) VALUES (1, 'again')"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &dup["error"]["kind"]),
+        (409, &json!("unique_violation")),
+        "{dup}"
+    );
+    let (status, syntax) = http(
+        "POST",
+        &format!("{acme}/sql"),
+        Some(json!({"sql": "SELEC 1"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &syntax["error"]["kind"]),
+        (400, &json!("syntax_error")),
+        "{syntax}"
+    );
+
+    // Tables and schema; the root database does not see the tenant's tables.
+    let (_, tables) = http("GET", &format!("{acme}/tables"), None).await;
+    let names: Vec<&str> = tables["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"owners") && names.contains(&"pets"),
+        "{tables}"
+    );
+    let (_, root_tables) = http("GET", &format!("{base}/api/databases/{kind}/tables"), None).await;
+    assert!(
+        !root_tables.to_string().contains("\"pets\""),
+        "{root_tables}"
+    );
+    let (status, pets) = http("GET", &format!("{acme}/tables/pets"), None).await;
+    assert_eq!(status, 200, "{pets}");
+    assert_eq!(pets["primary_key"], json!(["id"]));
+    assert_eq!(pets["columns"].as_array().unwrap().len(), 3);
+    assert!(pets["indexes"].to_string().contains("pets_name"), "{pets}");
+    assert!(
+        pets["foreign_keys"].to_string().contains("owners"),
+        "{pets}"
+    );
+    let (status, missing) = http("GET", &format!("{acme}/tables/nope"), None).await;
+    assert_eq!(
+        (status, &missing["error"]["kind"]),
+        (404, &json!("undefined_table")),
+        "{missing}"
+    );
+
+    // Rows: pages, order, filters, and names checked against the schema.
+    let rows = format!("{acme}/tables/pets/rows");
+    let (_, page) = http("GET", &format!("{rows}?limit=10&offset=20"), None).await;
+    assert_eq!(page["total"], 25);
+    let ids: Vec<i64> = page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [21, 22, 23, 24, 25], "pages follow the primary key");
+    let (_, sorted) = http("GET", &format!("{rows}?order=-name&limit=2"), None).await;
+    assert_eq!(sorted["rows"][0][1], "pet25", "{sorted}");
+    let (_, filtered) = http(
+        "GET",
+        &format!("{rows}?filter=owner_id:eq:2&filter=id:gt:10&order=id"),
+        None,
+    )
+    .await;
+    let ids: Vec<i64> = filtered["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [13, 16, 19, 22, 25], "{filtered}");
+    for (query, expected) in [
+        ("order=name;DROP", "no column"),
+        ("filter=id:between:1", "unknown filter operator"),
+        ("limit=5000", "at most 1000"),
+        ("colour=red", "unknown query parameter"),
+    ] {
+        let (status, err) = http("GET", &format!("{rows}?{query}"), None).await;
+        assert_eq!(status, 400, "{query}: {err}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains(expected),
+            "{query}: {err}"
+        );
+    }
+    let (_, still) = http("GET", &format!("{rows}?limit=1"), None).await;
+    assert_eq!(still["total"], 25, "nothing was dropped");
+
+    // Migration status of the root database.
+    let (status, migrations) = http(
+        "GET",
+        &format!("{base}/api/databases/{kind}/migrations"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{migrations}");
+    assert_eq!(migrations["entries"][0]["state"], "pending", "{migrations}");
+
+    // Hrana on the same port.
+    let (status, probe) = http("GET", &format!("{base}/v2"), None).await;
+    assert_eq!(status, 200);
+    assert!(probe.as_str().unwrap().contains("Hrana"));
+
+    // Metrics name routes by template and count errors by kind.
+    let (status, metrics) = http("GET", &format!("{base}/metrics"), None).await;
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().unwrap().to_owned();
+    assert!(
+        metrics.contains("dbx_http_requests_total{method=\"GET\",route=\"/api/databases/{db}/tables/{table}/rows\",status=\"400\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("dbx_errors_total{kind=\"unique_violation\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "dbx_pool_connections{{adapter=\"{kind}\",state=\"max\"}}"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("dbx_tenant_cache_open"), "{metrics}");
+
+    // Deleting the tenant.
+    let (status, _) = http("DELETE", &format!("{tenants}/acme"), None).await;
+    assert_eq!(status, 204);
+    let (_, list) = http("GET", &tenants, None).await;
+    assert!(
+        !list["tenants"].as_array().unwrap().contains(&json!("acme")),
+        "{list}"
+    );
+    let (status, _) = http("GET", &format!("{base}/api/databases/oracle/tables"), None).await;
+    assert_eq!(status, 404);
+}
+crate::per_backend!(every_route_answers, every_route);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libsql_clients_and_rest_see_the_same_data() {
+    let db = Db::new(Backend::Sqlite).await;
+    let server = Served::start(&db, &[]);
+    let client = libsql::Builder::new_remote(server.base.clone(), String::new())
+        .connector(hyper_014::client::HttpConnector::new())
+        .build()
+        .await
+        .unwrap()
+        .connect()
+        .unwrap();
+    client
+        .execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)", ())
+        .await
+        .unwrap();
+    client
+        .execute("INSERT INTO notes (body) VALUES ('from libsql')", ())
+        .await
+        .unwrap();
+    let (_, rows) = http(
+        "GET",
+        &format!("{}/api/databases/sqlite/tables/notes/rows", server.base),
+        None,
+    )
+    .await;
+    assert_eq!(rows["rows"], json!([[1, "from libsql"]]), "{rows}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_address_is_refused_without_keys() {
+    let db = Db::new(Backend::Sqlite).await;
+    let out = db.run(&["serve", "--listen", "0.0.0.0:0"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing to listen on 0.0.0.0"), "{stderr}");
+}
