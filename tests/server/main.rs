@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod cli;
 mod routes;
 mod shutdown;
 

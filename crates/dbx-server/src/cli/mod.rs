@@ -1,5 +1,6 @@
 //! The command line: global options, subcommands, and how errors reach the user.
 
+mod admin;
 mod migrate;
 mod output;
 
@@ -37,6 +38,12 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
     /// Apply, revert and inspect migrations, on one database or on every tenant.
     Migrate(migrate::MigrateArgs),
+    /// Run one SQL statement and print the result.
+    Sql(admin::SqlArgs),
+    /// List, create and delete tenants.
+    Tenants(admin::TenantsArgs),
+    /// Print the configuration's JSON Schema, or check a configuration file.
+    Config(admin::ConfigArgs),
 }
 
 /// Parses the arguments, runs the command and turns an error into a message and exit code 1.
@@ -65,6 +72,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Serve(args) => crate::serve::run(&cli, args).await,
         Command::Migrate(args) => migrate::run(&cli, args).await,
+        Command::Sql(args) => admin::sql(&cli, args).await,
+        Command::Tenants(args) => admin::tenants(&cli, args).await,
+        Command::Config(args) => admin::config(&cli, args),
     }
 }
 

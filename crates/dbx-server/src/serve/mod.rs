@@ -5,6 +5,8 @@ mod api;
 mod error;
 mod metrics;
 
+pub(crate) use api::value_json;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

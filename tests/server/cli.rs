@@ -1,0 +1,104 @@
+//! `dbx sql`, `dbx tenants` and `dbx config` as processes.
+
+use crate::support::{Backend, Db, describe};
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", describe(out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_and_sql_from_the_command_line() {
+    let db = Db::new(Backend::Postgres).await;
+    assert!(stdout(&db.run(&["tenants", "create", "acme"])).contains("created tenant acme"));
+    assert_eq!(stdout(&db.run(&["tenants", "list"])).trim(), "acme");
+
+    stdout(&db.run(&[
+        "sql",
+        "--tenant",
+        "acme",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)",
+    ]));
+    let inserted = stdout(&db.run(&[
+        "sql",
+        "--tenant",
+        "acme",
+        "INSERT INTO t VALUES (1, 'ann'), (2, NULL)",
+    ]));
+    assert!(inserted.contains("2 row(s) affected"), "{inserted}");
+    let table = stdout(&db.run(&[
+        "sql",
+        "--tenant",
+        "acme",
+        "SELECT id, name FROM t ORDER BY id",
+    ]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["id", "name"],
+        "{table}"
+    );
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["2", "NULL"],
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&db.run(&[
+        "sql",
+        "--json",
+        "--tenant",
+        "acme",
+        "SELECT name FROM t WHERE id = 1",
+    ])))
+    .unwrap();
+    assert_eq!(json["rows"], serde_json::json!([["ann"]]));
+    // The root database has no such table: the tenant was used.
+    let out = db.run(&["sql", "SELECT COUNT(*) FROM t"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not exist"),
+        "{}",
+        describe(&out)
+    );
+
+    assert!(stdout(&db.run(&["tenants", "delete", "acme"])).contains("deleted tenant acme"));
+    assert_eq!(stdout(&db.run(&["tenants", "list"])).trim(), "");
+    let out = db.run(&["tenants", "create", "Not Valid"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid tenant id"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_schema_and_check() {
+    let db = Db::new(Backend::Sqlite).await;
+    let schema: serde_json::Value =
+        serde_json::from_str(&stdout(&db.run(&["config", "schema"]))).unwrap();
+    assert!(schema["properties"]["adapters"].is_object(), "{schema}");
+    let ok = stdout(&db.run(&["config", "check", "dbx.toml"]));
+    assert!(
+        ok.contains("valid") && ok.contains("sqlite (default)"),
+        "{ok}"
+    );
+
+    std::fs::write(
+        db.dir.path().join("bad.toml"),
+        "[[adapters]]\nkind = \"sqlite\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let out = db.run(&["config", "check", "bad.toml"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("colour"),
+        "{stderr}"
+    );
+
+    let help = stdout(&db.run(&["--help"]));
+    for command in ["serve", "migrate", "sql", "tenants", "config"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
