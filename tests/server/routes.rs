@@ -254,3 +254,94 @@ async fn a_public_address_is_refused_without_keys() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("refusing to listen on 0.0.0.0"), "{stderr}");
 }
+
+async fn row_writes(backend: Backend) {
+    let db = Db::new(backend).await;
+    let server = Served::start(&db, &[]);
+    let kind = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+        Backend::Mysql => "mysql",
+    };
+    let base = format!("{}/api/databases/{kind}", server.base);
+    let (status, out) = http(
+        "POST",
+        &format!("{base}/sql"),
+        Some(json!({"sql": "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, qty INTEGER)"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let rows = format!("{base}/tables/items/rows");
+    for (id, name) in [(1, "bolt"), (2, "nut")] {
+        let (status, out) = http(
+            "POST",
+            &rows,
+            Some(json!({"values": {"id": id, "name": name, "qty": 10}})),
+        )
+        .await;
+        assert_eq!((status, &out["rows_affected"]), (201, &json!(1)), "{out}");
+    }
+    let (status, out) = http(
+        "POST",
+        &rows,
+        Some(json!({"values": {"id": 1, "name": "dup"}})),
+    )
+    .await;
+    assert_eq!(
+        (status, &out["error"]["kind"]),
+        (409, &json!("unique_violation")),
+        "{out}"
+    );
+    let (status, out) = http("POST", &rows, Some(json!({"values": {"id": 3}}))).await;
+    assert_eq!(
+        (status, &out["error"]["kind"]),
+        (409, &json!("not_null_violation")),
+        "{out}"
+    );
+    let (status, out) = http(
+        "POST",
+        &rows,
+        Some(json!({"values": {"id; DROP TABLE items": 3}})),
+    )
+    .await;
+    assert_eq!(status, 400, "{out}");
+
+    let (status, out) = http(
+        "PATCH",
+        &rows,
+        Some(json!({"key": {"id": 2}, "values": {"qty": 7}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    // The same values again: the row is still found (MySQL reports 0 changed rows).
+    let (status, out) = http(
+        "PATCH",
+        &rows,
+        Some(json!({"key": {"id": 2}, "values": {"qty": 7}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, out) = http(
+        "PATCH",
+        &rows,
+        Some(json!({"key": {"id": 99}, "values": {"qty": 1}})),
+    )
+    .await;
+    assert_eq!(status, 404, "{out}");
+    let (status, out) = http(
+        "PATCH",
+        &rows,
+        Some(json!({"key": {"name": "nut"}, "values": {"qty": 1}})),
+    )
+    .await;
+    assert_eq!(status, 400, "only the primary key addresses a row: {out}");
+
+    let (status, out) = http("DELETE", &rows, Some(json!({"key": {"id": 1}}))).await;
+    assert_eq!(status, 200, "{out}");
+    let (status, _) = http("DELETE", &rows, Some(json!({"key": {"id": 1}}))).await;
+    assert_eq!(status, 404);
+
+    let (_, left) = http("GET", &rows, None).await;
+    assert_eq!(left["rows"], json!([[2, "nut", 7]]), "{left}");
+}
+crate::per_backend!(rows_are_inserted_updated_and_deleted_by_key, row_writes);

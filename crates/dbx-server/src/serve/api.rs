@@ -33,7 +33,13 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/api/adapters/{kind}/tenants/{id}", delete(delete_tenant))
         .route("/api/databases/{db}/tables", get(tables))
         .route("/api/databases/{db}/tables/{table}", get(table))
-        .route("/api/databases/{db}/tables/{table}/rows", get(rows))
+        .route(
+            "/api/databases/{db}/tables/{table}/rows",
+            get(rows)
+                .post(super::rows::insert)
+                .patch(super::rows::update)
+                .delete(super::rows::remove),
+        )
         .route("/api/databases/{db}/sql", post(sql))
         .route("/api/databases/{db}/migrations", get(migrations))
 }
@@ -56,7 +62,7 @@ fn tenant_id(id: &str) -> ApiResult<TenantId> {
 }
 
 /// `{kind}` or `{kind}.{tenant}` to an adapter.
-async fn database(app: &App, db: &str) -> ApiResult<Arc<dyn Adapter>> {
+pub(super) async fn database(app: &App, db: &str) -> ApiResult<Arc<dyn Adapter>> {
     let (kind, tenant) = match db.split_once('.') {
         Some((kind, tenant)) => (kind, Some(tenant)),
         None => (db, None),
@@ -139,7 +145,7 @@ async fn table(
     Ok(Json(adapter.table(&table).await?))
 }
 
-fn quote(dialect: Dialect, name: &str) -> String {
+pub(super) fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
         Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", name.replace('"', "\"\"")),
@@ -147,7 +153,7 @@ fn quote(dialect: Dialect, name: &str) -> String {
 }
 
 /// The column named `name`, or a 400 that lists the table's columns.
-fn column<'a>(schema: &'a TableSchema, name: &str) -> ApiResult<&'a str> {
+pub(super) fn column<'a>(schema: &'a TableSchema, name: &str) -> ApiResult<&'a str> {
     schema.column(name).map(|c| c.name.as_str()).ok_or_else(|| {
         let names: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
         ApiError::bad_request(format!(
@@ -298,7 +304,7 @@ pub(crate) fn value_json(value: &Value) -> Json_ {
     }
 }
 
-fn json_value(value: &Json_) -> ApiResult<Value> {
+pub(super) fn json_value(value: &Json_) -> ApiResult<Value> {
     match value {
         Json_::Null => Ok(Value::Null),
         Json_::Bool(b) => Ok(Value::from(*b)),

@@ -4,6 +4,7 @@
 mod api;
 mod error;
 mod metrics;
+mod rows;
 
 pub(crate) use api::value_json;
 
