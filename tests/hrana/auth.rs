@@ -389,6 +389,9 @@ async fn the_admin_api_needs_a_token_that_writes_everywhere() {
     let rw = format!("Bearer {}", token(json!({"a": "rw"})));
     let ro = format!("Bearer {}", token(json!({"a": "ro"})));
     let one = format!("Bearer {}", token(json!({"a": "rw", "id": "acme"})));
+    // dbx's `role` claim: writing everywhere is not enough when the role says rw.
+    let rw_role = format!("Bearer {}", token(json!({"a": "rw", "role": "rw"})));
+    let bad_role = format!("Bearer {}", token(json!({"a": "rw", "role": "root"})));
     let create = "/v1/namespaces/acme/create";
     let anonymous = call_with(&s, "POST", create, &[], String::new()).await;
     assert_eq!(
@@ -397,7 +400,17 @@ async fn the_admin_api_needs_a_token_that_writes_everywhere() {
         "{}",
         anonymous.text
     );
-    for weak in [&ro, &one] {
+    let invalid = call_with(
+        &s,
+        "POST",
+        create,
+        &[("authorization", &bad_role)],
+        String::new(),
+    )
+    .await;
+    assert_eq!(invalid.status, StatusCode::UNAUTHORIZED, "{}", invalid.text);
+    assert!(invalid.text.contains("role"), "{}", invalid.text);
+    for weak in [&ro, &one, &rw_role] {
         let refused = call_with(
             &s,
             "POST",

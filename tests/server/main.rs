@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod auth;
 mod cli;
 mod routes;
 mod shutdown;
@@ -24,7 +25,10 @@ pub(crate) struct Served {
 impl Served {
     /// Starts `dbx serve` for `db` on a free port and waits for its address line.
     pub(crate) fn start(db: &Db, extra: &[&str]) -> Served {
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        let mut args = vec!["serve"];
+        if !extra.contains(&"--listen") {
+            args.extend(["--listen", "127.0.0.1:0"]);
+        }
         args.extend_from_slice(extra);
         let mut child = db
             .cli(&args)

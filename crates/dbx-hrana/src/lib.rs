@@ -4,5 +4,6 @@ pub mod proto;
 pub mod server;
 
 pub use server::{
-    AuthKeys, Config, Limits, ServerState, StatsSnapshot, admin_router, router, serve,
+    AuthKeys, Config, Limits, ServerState, StatsSnapshot, TokenRefused, TokenRights, admin_router,
+    router, serve,
 };

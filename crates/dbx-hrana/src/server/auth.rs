@@ -5,6 +5,8 @@
 //! the namespace named by the legacy `id` claim; `p` grants per namespace
 //! (`{"ro": {"ns": ["a"]}, "rw": {"ns": ["b"]}}`, with `roa`, `rwa` and `ddl` too); `exp` and
 //! `nbf` are honoured when present. The root database is the namespace `default`.
+//! dbx's own tokens may add `role`: a token that may write everywhere is an administrator
+//! (admin API, tenant management) unless its `role` says `rw` or `ro`.
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -86,6 +88,8 @@ pub(crate) struct Grant {
     pub(crate) token: Option<[u8; 32]>,
     everywhere: Option<Access>,
     per_namespace: HashMap<String, Access>,
+    /// The `role` claim said this token is not an administrator, whatever it may write.
+    not_admin: bool,
 }
 
 impl Grant {
@@ -95,12 +99,19 @@ impl Grant {
             token: None,
             everywhere: Some(Access::Write),
             per_namespace: HashMap::new(),
+            not_admin: false,
         }
     }
 
-    /// Whether it may write every namespace: what the admin API asks for.
-    fn is_admin(&self) -> bool {
-        self.everywhere == Some(Access::Write)
+    /// Whether it may write every namespace and is not marked otherwise: what the admin API
+    /// asks for.
+    pub(crate) fn is_admin(&self) -> bool {
+        self.everywhere == Some(Access::Write) && !self.not_admin
+    }
+
+    /// What it allows on every namespace at once.
+    pub(crate) fn everywhere(&self) -> Option<Access> {
+        self.everywhere
     }
 
     /// What this grant allows on `ns`, if anything.
@@ -115,7 +126,7 @@ impl Grant {
 pub(crate) struct AuthError {
     pub(crate) code: &'static str,
     pub(crate) message: String,
-    status: StatusCode,
+    pub(crate) status: StatusCode,
 }
 
 fn unauthorized(code: &'static str, message: impl Into<String>) -> AuthError {
@@ -176,6 +187,7 @@ struct Claims {
     p: Option<Permissions>,
     exp: Option<f64>,
     nbf: Option<f64>,
+    role: Option<String>,
 }
 
 /// Checks a token's signature, times and claims.
@@ -261,10 +273,21 @@ fn grant_of(claims: Claims, token: &str) -> Result<Grant, AuthError> {
             }
         }
     }
+    let not_admin = match claims.role.as_deref() {
+        None | Some("admin") => false,
+        Some("rw" | "ro") => true,
+        Some(other) => {
+            return Err(unauthorized(
+                "AUTH_JWT_INVALID",
+                format!("invalid JWT: claim `role` is {other:?}; use \"admin\", \"rw\" or \"ro\""),
+            ));
+        }
+    };
     Ok(Grant {
         token: Some(Sha256::digest(token.trim().as_bytes()).into()),
         everywhere,
         per_namespace,
+        not_admin,
     })
 }
 

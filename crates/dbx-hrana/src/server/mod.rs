@@ -8,6 +8,7 @@ mod http;
 mod namespace;
 mod stats;
 mod stream;
+mod token;
 mod ws;
 
 use std::future::Future;
@@ -22,6 +23,7 @@ use dbx_core::{Adapter, TenantManager};
 pub use auth::{AuthKeys, ROOT_NAMESPACE};
 pub use stats::StatsSnapshot;
 pub use stream::Version;
+pub use token::{TokenRefused, TokenRights};
 
 /// Per-stream limits.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 mod admin;
 mod migrate;
 mod output;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ pub enum Command {
     Tenants(admin::TenantsArgs),
     /// Print the configuration's JSON Schema, or check a configuration file.
     Config(admin::ConfigArgs),
+    /// Make the key pair for access tokens, and tokens signed with it.
+    Token(token::TokenArgs),
 }
 
 /// Parses the arguments, runs the command and turns an error into a message and exit code 1.
@@ -75,6 +78,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sql(args) => admin::sql(&cli, args).await,
         Command::Tenants(args) => admin::tenants(&cli, args).await,
         Command::Config(args) => admin::config(&cli, args),
+        Command::Token(args) => token::run(args),
     }
 }
 

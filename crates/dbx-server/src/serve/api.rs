@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 
 use super::App;
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 
 /// Rows per page when the client asks for none.
@@ -61,23 +62,41 @@ fn tenant_id(id: &str) -> ApiResult<TenantId> {
     TenantId::new(id).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-/// `{kind}` or `{kind}.{tenant}` to an adapter.
-pub(super) async fn database(app: &App, db: &str) -> ApiResult<Arc<dyn Adapter>> {
+/// What the caller needs on a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Need {
+    Read,
+    Write,
+}
+
+/// `{kind}` or `{kind}.{tenant}`, split and checked.
+fn target(app: &App, db: &str) -> ApiResult<(AdapterKind, Option<TenantId>)> {
     let (kind, tenant) = match db.split_once('.') {
-        Some((kind, tenant)) => (kind, Some(tenant)),
+        Some((kind, tenant)) => (kind, Some(tenant_id(tenant)?)),
         None => (db, None),
     };
-    let kind = parse_kind(app, kind)?;
+    Ok((parse_kind(app, kind)?, tenant))
+}
+
+/// The adapter for `db`, after checking that the caller may do `need` there.
+pub(super) async fn database(
+    app: &App,
+    caller: &Caller,
+    db: &str,
+    need: Need,
+) -> ApiResult<Arc<dyn Adapter>> {
+    let (kind, tenant) = target(app, db)?;
+    match need {
+        Need::Read => caller.require_read(tenant.as_ref())?,
+        Need::Write => caller.require_write(tenant.as_ref())?,
+    }
     match tenant {
         None => Ok(app.service.root(Some(kind))?),
-        Some(id) => {
-            let id = tenant_id(id)?;
-            Ok(app.service.tenant(Some(kind), &id).await?)
-        }
+        Some(id) => Ok(app.service.tenant(Some(kind), &id).await?),
     }
 }
 
-async fn adapters(State(app): State<Arc<App>>) -> ApiResult<Json<Json_>> {
+async fn adapters(State(app): State<Arc<App>>, _caller: Caller) -> ApiResult<Json<Json_>> {
     let default = app.service.default_kind();
     let mut list = Vec::new();
     for kind in app.service.available_kinds() {
@@ -93,8 +112,10 @@ async fn adapters(State(app): State<Arc<App>>) -> ApiResult<Json<Json_>> {
 
 async fn list_tenants(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path(kind): Path<String>,
 ) -> ApiResult<Json<Json_>> {
+    caller.require_read_everything()?;
     let kind = parse_kind(&app, &kind)?;
     let tenants = app.service.list_tenants(Some(kind)).await?;
     let ids: Vec<&str> = tenants.iter().map(TenantId::as_str).collect();
@@ -109,9 +130,11 @@ struct NewTenant {
 
 async fn create_tenant(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path(kind): Path<String>,
     Json(body): Json<NewTenant>,
 ) -> ApiResult<(StatusCode, Json<Json_>)> {
+    caller.require_admin()?;
     let kind = parse_kind(&app, &kind)?;
     let id = tenant_id(&body.id)?;
     if app.service.list_tenants(Some(kind)).await?.contains(&id) {
@@ -123,25 +146,32 @@ async fn create_tenant(
 
 async fn delete_tenant(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path((kind, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    caller.require_admin()?;
     let kind = parse_kind(&app, &kind)?;
     let id = tenant_id(&id)?;
     app.service.delete_tenant(&id, Some(kind)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn tables(State(app): State<Arc<App>>, Path(db): Path<String>) -> ApiResult<Json<Json_>> {
-    let adapter = database(&app, &db).await?;
+async fn tables(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(db): Path<String>,
+) -> ApiResult<Json<Json_>> {
+    let adapter = database(&app, &caller, &db, Need::Read).await?;
     let list = adapter.tables().await?;
     Ok(Json(json!({ "tables": list })))
 }
 
 async fn table(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path((db, table)): Path<(String, String)>,
 ) -> ApiResult<Json<TableSchema>> {
-    let adapter = database(&app, &db).await?;
+    let adapter = database(&app, &caller, &db, Need::Read).await?;
     Ok(Json(adapter.table(&table).await?))
 }
 
@@ -216,10 +246,11 @@ fn parse_count(name: &str, text: &str, max: u64) -> ApiResult<u64> {
 
 async fn rows(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path((db, table)): Path<(String, String)>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> ApiResult<Json<Json_>> {
-    let adapter = database(&app, &db).await?;
+    let adapter = database(&app, &caller, &db, Need::Read).await?;
     let schema = adapter.table(&table).await?;
     let dialect = adapter.kind().dialect();
     let (mut limit, mut offset) = (DEFAULT_PAGE, 0);
@@ -358,10 +389,18 @@ struct SqlRequest {
 
 async fn sql(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path(db): Path<String>,
     Json(request): Json<SqlRequest>,
 ) -> ApiResult<Json<Json_>> {
-    let adapter = database(&app, &db).await?;
+    let (kind, _) = target(&app, &db)?;
+    // A statement that only reads needs only read access; anything else needs write.
+    let need = if dbx_core::sql::is_read_only(&request.sql, kind.dialect()) {
+        Need::Read
+    } else {
+        Need::Write
+    };
+    let adapter = database(&app, &caller, &db, need).await?;
     let stmt = match &request.params {
         None | Some(Json_::Null) => Statement::new(request.sql),
         Some(Json_::Array(list)) => {
@@ -387,9 +426,10 @@ async fn sql(
 
 async fn migrations(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path(db): Path<String>,
 ) -> ApiResult<Json<dbx_migrate::Status>> {
-    let adapter = database(&app, &db).await?;
+    let adapter = database(&app, &caller, &db, Need::Read).await?;
     let set = if app.migrations_dir.is_dir() {
         dbx_migrate::Migrations::from_dir(&app.migrations_dir)?
     } else {

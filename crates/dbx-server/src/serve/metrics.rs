@@ -12,6 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::App;
+use super::auth::Caller;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
@@ -69,7 +70,10 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
-pub(crate) async fn render(State(app): State<Arc<App>>) -> impl IntoResponse {
+pub(crate) async fn render(State(app): State<Arc<App>>, caller: Caller) -> Response {
+    if let Err(refused) = caller.require_admin() {
+        return refused.into_response();
+    }
     let mut out = String::new();
     out.push_str("# HELP dbx_http_requests_total HTTP requests by method, route and status.\n");
     out.push_str("# TYPE dbx_http_requests_total counter\n");
@@ -197,5 +201,5 @@ pub(crate) async fn render(State(app): State<Arc<App>>) -> impl IntoResponse {
             u8::from(health.ok)
         );
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -2,6 +2,7 @@
 //! under `/api`, `/health` and `/metrics`, all on one port, with a graceful shutdown.
 
 mod api;
+mod auth;
 mod error;
 mod metrics;
 mod rows;
@@ -41,6 +42,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR", default_value = "migrations")]
     migrations: PathBuf,
 
+    /// Ed25519 public keys (PEM, or one raw base64 key) that sign access tokens, for Hrana
+    /// and REST alike. With keys, every request needs a token and any address may be used.
+    #[arg(long, value_name = "FILE", env = "DBX_AUTH_KEYS_FILE")]
+    auth_keys: Option<PathBuf>,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     shutdown_timeout: u64,
@@ -53,6 +59,7 @@ pub(crate) struct App {
     pub(crate) hrana: Arc<ServerState>,
     pub(crate) http: metrics::HttpMetrics,
     pub(crate) migrations_dir: PathBuf,
+    pub(crate) auth: Option<dbx_hrana::AuthKeys>,
 }
 
 async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<serde_json::Value>) {
@@ -111,10 +118,21 @@ async fn stop_signal() {
 
 pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
     init_logging("warn,dbx_server=info,dbx_migrate=info");
-    if !args.listen.ip().is_loopback() {
+    let auth = match &args.auth_keys {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the auth keys file {}", path.display()))?;
+            Some(
+                dbx_hrana::AuthKeys::parse(&text)
+                    .with_context(|| format!("in the auth keys file {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    if auth.is_none() && !args.listen.ip().is_loopback() {
         bail!(
-            "refusing to listen on {} without authentication; listen on a loopback address \
-             (127.0.0.1) until JWT keys are configured",
+            "refusing to listen on {} without authentication: pass --auth-keys FILE (made by \
+             `dbx token keygen`), or listen on a loopback address such as 127.0.0.1",
             args.listen
         );
     }
@@ -123,13 +141,17 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
     let hrana = ServerState::with_tenants(
         service.root(Some(kind))?,
         service.tenant_manager(Some(kind))?,
-        dbx_hrana::Config::default(),
+        dbx_hrana::Config {
+            auth: auth.clone(),
+            ..dbx_hrana::Config::default()
+        },
     );
     let app = Arc::new(App {
         service: service.clone(),
         hrana,
         http: metrics::HttpMetrics::default(),
         migrations_dir: args.migrations.clone(),
+        auth,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

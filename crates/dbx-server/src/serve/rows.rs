@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
 
 use super::App;
-use super::api::{column, database, json_value, quote};
+use super::api::{Need, column, database, json_value, quote};
+use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 
 /// The body of a write. `values` for insert and update, `key` for update and delete.
@@ -74,10 +75,11 @@ fn key_condition(
 
 pub(crate) async fn insert(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path((db, table)): Path<(String, String)>,
     Json(body): Json<RowWrite>,
 ) -> ApiResult<(StatusCode, Json<Json_>)> {
-    let adapter = database(&app, &db).await?;
+    let adapter = database(&app, &caller, &db, Need::Write).await?;
     let schema = adapter.table(&table).await?;
     let dialect = adapter.kind().dialect();
     if !body.key.is_empty() {
@@ -108,10 +110,11 @@ pub(crate) async fn insert(
 
 pub(crate) async fn update(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path((db, table)): Path<(String, String)>,
     Json(body): Json<RowWrite>,
 ) -> ApiResult<Json<Json_>> {
-    let adapter = database(&app, &db).await?;
+    let adapter = database(&app, &caller, &db, Need::Write).await?;
     let schema = adapter.table(&table).await?;
     let dialect = adapter.kind().dialect();
     if body.values.is_empty() {
@@ -147,10 +150,11 @@ pub(crate) async fn update(
 
 pub(crate) async fn remove(
     State(app): State<Arc<App>>,
+    caller: Caller,
     Path((db, table)): Path<(String, String)>,
     Json(body): Json<RowWrite>,
 ) -> ApiResult<Json<Json_>> {
-    let adapter = database(&app, &db).await?;
+    let adapter = database(&app, &caller, &db, Need::Write).await?;
     let schema = adapter.table(&table).await?;
     let dialect = adapter.kind().dialect();
     if !body.values.is_empty() {
