@@ -7,6 +7,7 @@ mod support;
 
 mod auth;
 mod cli;
+mod openapi;
 mod routes;
 mod shutdown;
 

@@ -3,6 +3,7 @@
 /// Whether a relation is a table or a view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum TableKind {
     /// A base table.
@@ -14,6 +15,7 @@ pub enum TableKind {
 /// A table or view, as listed by [`Adapter::tables`](crate::Adapter::tables).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableInfo {
     /// The name.
     pub name: String,
@@ -24,6 +26,7 @@ pub struct TableInfo {
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnSchema {
     /// The name.
     pub name: String,
@@ -40,6 +43,7 @@ pub struct ColumnSchema {
 /// An index over a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexSchema {
     /// The index name.
     pub name: String,
@@ -52,6 +56,7 @@ pub struct IndexSchema {
 /// A foreign key from a table to another.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForeignKeySchema {
     /// The constraint name, where the backend keeps one.
     pub name: Option<String>,
@@ -70,6 +75,7 @@ pub struct ForeignKeySchema {
 /// Everything introspection knows about one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableSchema {
     /// The table name.
     pub name: String,

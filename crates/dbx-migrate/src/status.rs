@@ -7,6 +7,7 @@ use crate::migration::Migration;
 
 /// A migration's state in one database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Applied, and its text still matches.
@@ -35,6 +36,7 @@ impl fmt::Display for State {
 
 /// One line of `status`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusEntry {
     /// The module; empty for the application's migrations.
     pub module: String,
@@ -98,6 +100,7 @@ impl StatusEntry {
 
 /// A module's state.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModuleState {
     /// Its name.
     pub name: String,
@@ -110,6 +113,7 @@ pub struct ModuleState {
 
 /// The state of every migration and module in one database.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Status {
     /// Migrations in run order, then records whose files are gone.
     pub entries: Vec<StatusEntry>,

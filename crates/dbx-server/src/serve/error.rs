@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dbx_core::ErrorKind;
 
+use super::model::{ErrorBody, ErrorDetail};
+
 /// An error answered to a REST client.
 #[derive(Debug)]
 pub(crate) struct ApiError {
@@ -103,7 +105,12 @@ impl From<dbx_migrate::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"kind": self.kind, "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                kind: self.kind,
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

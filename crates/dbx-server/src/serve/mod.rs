@@ -5,9 +5,13 @@ mod api;
 mod auth;
 mod error;
 mod metrics;
+mod model;
+mod openapi;
+mod query;
 mod rows;
+mod values;
 
-pub(crate) use api::value_json;
+pub(crate) use values::value_json;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,25 +66,45 @@ pub(crate) struct App {
     pub(crate) auth: Option<dbx_hrana::AuthKeys>,
 }
 
-async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<serde_json::Value>) {
-    let adapters = app.service.health().await;
+/// Whether every adapter answers.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = model::HealthReport), (status = 503, body = model::HealthReport)), tag = "operations")]
+pub(crate) async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<model::HealthReport>) {
+    let adapters: Vec<model::AdapterCheck> = app
+        .service
+        .health()
+        .await
+        .into_iter()
+        .map(|h| model::AdapterCheck {
+            kind: h.kind.to_string(),
+            ok: h.ok,
+            error: h.error,
+            latency_ms: h.latency_ms,
+            pool_in_use: h.pool_in_use,
+            pool_idle: h.pool_idle,
+            pool_max: h.pool_max,
+        })
+        .collect();
     let ok = adapters.iter().all(|a| a.ok);
     let status = if ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({
-        "status": if ok { "ok" } else { "degraded" },
-        "adapters": adapters,
-    });
-    (status, Json(body))
+    let status_text = if ok { "ok" } else { "degraded" };
+    (
+        status,
+        Json(model::HealthReport {
+            status: status_text.to_owned(),
+            adapters,
+        }),
+    )
 }
 
 /// Everything on one router: REST, health and metrics beside the Hrana routes.
 fn router(app: Arc<App>) -> Router {
     let ours = api::routes()
         .route("/health", get(health))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::render))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

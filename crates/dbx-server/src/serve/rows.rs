@@ -8,23 +8,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use dbx_core::sql::Dialect;
 use dbx_core::{Statement, TableSchema, Value};
-use serde::Deserialize;
-use serde_json::{Map, Value as Json_, json};
+use serde_json::{Map, Value as Json_};
 
 use super::App;
-use super::api::{Need, column, database, json_value, quote};
+use super::api::{Need, database};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
-
-/// The body of a write. `values` for insert and update, `key` for update and delete.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RowWrite {
-    #[serde(default)]
-    values: Map<String, Json_>,
-    #[serde(default)]
-    key: Map<String, Json_>,
-}
+use super::model::{ErrorBody, RowWrite, WriteResult};
+use super::query::{column, quote};
+use super::values::json_value;
 
 /// `col = ?` pairs for `map`, with names checked and quoted.
 fn assignments(
@@ -73,12 +65,16 @@ fn key_condition(
     Ok((condition, values))
 }
 
+/// Inserts one row.
+#[utoipa::path(post, path = "/api/databases/{db}/tables/{table}/rows", params(("db" = String, Path), ("table" = String, Path)),
+    request_body = RowWrite,
+    responses((status = 201, body = WriteResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)), tag = "rows")]
 pub(crate) async fn insert(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path((db, table)): Path<(String, String)>,
     Json(body): Json<RowWrite>,
-) -> ApiResult<(StatusCode, Json<Json_>)> {
+) -> ApiResult<(StatusCode, Json<WriteResult>)> {
     let adapter = database(&app, &caller, &db, Need::Write).await?;
     let schema = adapter.table(&table).await?;
     let dialect = adapter.kind().dialect();
@@ -102,18 +98,23 @@ pub(crate) async fn insert(
     let result = adapter.query(Statement::with_args(sql, values)).await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({"rows_affected": result.rows_affected, "last_insert_id": result.last_insert_id}),
-        ),
+        Json(WriteResult {
+            rows_affected: result.rows_affected,
+            last_insert_id: result.last_insert_id,
+        }),
     ))
 }
 
+/// Updates the row with the given primary key.
+#[utoipa::path(patch, path = "/api/databases/{db}/tables/{table}/rows", params(("db" = String, Path), ("table" = String, Path)),
+    request_body = RowWrite,
+    responses((status = 200, body = WriteResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), tag = "rows")]
 pub(crate) async fn update(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path((db, table)): Path<(String, String)>,
     Json(body): Json<RowWrite>,
-) -> ApiResult<Json<Json_>> {
+) -> ApiResult<Json<WriteResult>> {
     let adapter = database(&app, &caller, &db, Need::Write).await?;
     let schema = adapter.table(&table).await?;
     let dialect = adapter.kind().dialect();
@@ -145,15 +146,22 @@ pub(crate) async fn update(
             .scalar::<i64>()?;
         found(u64::try_from(exists).unwrap_or_default())?;
     }
-    Ok(Json(json!({"rows_affected": result.rows_affected})))
+    Ok(Json(WriteResult {
+        rows_affected: result.rows_affected,
+        last_insert_id: None,
+    }))
 }
 
+/// Deletes the row with the given primary key.
+#[utoipa::path(delete, path = "/api/databases/{db}/tables/{table}/rows", params(("db" = String, Path), ("table" = String, Path)),
+    request_body = RowWrite,
+    responses((status = 200, body = WriteResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), tag = "rows")]
 pub(crate) async fn remove(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path((db, table)): Path<(String, String)>,
     Json(body): Json<RowWrite>,
-) -> ApiResult<Json<Json_>> {
+) -> ApiResult<Json<WriteResult>> {
     let adapter = database(&app, &caller, &db, Need::Write).await?;
     let schema = adapter.table(&table).await?;
     let dialect = adapter.kind().dialect();
@@ -169,7 +177,10 @@ pub(crate) async fn remove(
     );
     let result = adapter.query(Statement::with_args(sql, key_values)).await?;
     found(result.rows_affected)?;
-    Ok(Json(json!({"rows_affected": result.rows_affected})))
+    Ok(Json(WriteResult {
+        rows_affected: result.rows_affected,
+        last_insert_id: None,
+    }))
 }
 
 /// A write that matched no row: the key names nothing.

@@ -1,0 +1,128 @@
+//! The REST API's request and response bodies. They are the source of `/api/openapi.json`:
+//! handlers return these types, so the document describes what is really sent.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// A configured adapter.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AdapterInfo {
+    /// `sqlite`, `postgres`, `mysql` or `libsql`.
+    pub(crate) kind: String,
+    /// Whether requests that name no adapter go to it.
+    pub(crate) default: bool,
+    /// How it keeps tenants apart: `FilePerTenant`, `SchemaPerTenant`, ...
+    pub(crate) tenancy: String,
+}
+
+/// `GET /api/adapters`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Adapters {
+    pub(crate) adapters: Vec<AdapterInfo>,
+}
+
+/// `GET /api/adapters/{kind}/tenants`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Tenants {
+    pub(crate) tenants: Vec<String>,
+}
+
+/// A tenant to create, or the one created.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TenantRef {
+    /// 1 to 63 of `a-z 0-9 _ -`, starting with a letter or digit.
+    pub(crate) id: String,
+}
+
+/// `GET /api/databases/{db}/tables`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Tables {
+    pub(crate) tables: Vec<dbx_core::TableInfo>,
+}
+
+/// A statement's result. Values are JSON null, numbers and strings; blobs are
+/// `{"base64": "..."}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct QueryResult {
+    pub(crate) columns: Vec<String>,
+    pub(crate) rows: Vec<Vec<Value>>,
+    pub(crate) rows_affected: u64,
+    pub(crate) last_insert_id: Option<i64>,
+}
+
+/// A page of rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RowsPage {
+    pub(crate) columns: Vec<String>,
+    pub(crate) rows: Vec<Vec<Value>>,
+    /// Rows matching the filters, on every page.
+    pub(crate) total: i64,
+    pub(crate) limit: u64,
+    pub(crate) offset: u64,
+}
+
+/// `POST /api/databases/{db}/sql`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SqlRequest {
+    /// One statement, with SQLite-style placeholders on every backend.
+    pub(crate) sql: String,
+    /// An array binds `?` in order; an object binds names (`":id": 1`).
+    #[serde(default)]
+    pub(crate) params: Option<Value>,
+}
+
+/// A row write. `values` for insert and update; `key` (the full primary key) for update
+/// and delete.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RowWrite {
+    #[serde(default)]
+    pub(crate) values: Map<String, Value>,
+    #[serde(default)]
+    pub(crate) key: Map<String, Value>,
+}
+
+/// What a row write did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct WriteResult {
+    pub(crate) rows_affected: u64,
+    pub(crate) last_insert_id: Option<i64>,
+}
+
+/// Every error.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    pub(crate) error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// dbx's `ErrorKind` name, or `invalid_argument`, `not_found`, `conflict`,
+    /// `unauthorized`, `permission_denied`.
+    pub(crate) kind: String,
+    pub(crate) message: String,
+}
+
+/// `GET /health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HealthReport {
+    /// `ok`, or `degraded` when an adapter failed its check.
+    pub(crate) status: String,
+    pub(crate) adapters: Vec<AdapterCheck>,
+}
+
+/// One adapter's check.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AdapterCheck {
+    pub(crate) kind: String,
+    pub(crate) ok: bool,
+    pub(crate) error: Option<String>,
+    pub(crate) latency_ms: f64,
+    pub(crate) pool_in_use: usize,
+    pub(crate) pool_idle: usize,
+    pub(crate) pool_max: usize,
+}
