@@ -345,3 +345,38 @@ async fn row_writes(backend: Backend) {
     assert_eq!(left["rows"], json!([[2, "nut", 7]]), "{left}");
 }
 crate::per_backend!(rows_are_inserted_updated_and_deleted_by_key, row_writes);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_open_hrana_streams() {
+    let db = Db::new(Backend::Sqlite).await;
+    let server = Served::start(&db, &[]);
+    let gauge = async || {
+        let (_, metrics) = http("GET", &format!("{}/metrics", server.base), None).await;
+        let text = metrics.as_str().unwrap().to_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix("dbx_hrana_streams_open "))
+            .unwrap_or_else(|| panic!("no stream gauge in:\n{text}"))
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(gauge().await, 0);
+    let pipeline = format!("{}/v2/pipeline", server.base);
+    let (status, opened) = http(
+        "POST",
+        &pipeline,
+        Some(
+            json!({"baton": null, "requests": [{"type": "execute", "stmt": {"sql": "SELECT 1"}}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(gauge().await, 1, "the stream stays open until closed");
+    let (status, closed) = http(
+        "POST",
+        &pipeline,
+        Some(json!({"baton": opened["baton"], "requests": [{"type": "close"}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(gauge().await, 0);
+}

@@ -16,9 +16,18 @@ use super::ServerState;
 pub(crate) struct Stats {
     statements: AtomicU64,
     writes: AtomicU64,
+    streams_open: AtomicU64,
 }
 
 impl Stats {
+    pub(crate) fn stream_opened(&self) {
+        self.streams_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stream_closed(&self) {
+        self.streams_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn count(&self, sql: &str, dialect: Dialect) {
         self.statements.fetch_add(1, Ordering::Relaxed);
         if !is_read_only(sql, dialect) {
@@ -34,6 +43,9 @@ pub struct StatsSnapshot {
     pub statements: u64,
     /// Of those, statements that may write (transaction control counts as reading).
     pub writes: u64,
+    /// Streams open now, over HTTP and WebSocket.
+    #[serde(default)]
+    pub streams_open: u64,
 }
 
 impl ServerState {
@@ -42,6 +54,7 @@ impl ServerState {
         StatsSnapshot {
             statements: self.stats.statements.load(Ordering::Relaxed),
             writes: self.stats.writes.load(Ordering::Relaxed),
+            streams_open: self.stats.streams_open.load(Ordering::Relaxed),
         }
     }
 }

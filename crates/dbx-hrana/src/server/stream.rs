@@ -56,9 +56,16 @@ pub(crate) struct Stream {
     stats: Arc<Stats>,
 }
 
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.stats.stream_closed();
+    }
+}
+
 impl Stream {
     pub(crate) fn new(conn: Box<dyn Connection>, limits: Limits, stats: Arc<Stats>) -> Self {
         let dialect = conn.kind().dialect();
+        stats.stream_opened();
         Self {
             conn,
             sqls: HashMap::new(),

@@ -127,6 +127,9 @@ pub(crate) async fn render(State(app): State<Arc<App>>, caller: Caller) -> Respo
     out.push_str("# HELP dbx_hrana_statements_total Statements run through the Hrana server.\n");
     out.push_str("# TYPE dbx_hrana_statements_total counter\n");
     let _ = writeln!(out, "dbx_hrana_statements_total {}", hrana.statements);
+    out.push_str("# HELP dbx_hrana_streams_open Hrana streams open now (HTTP and WebSocket).\n");
+    out.push_str("# TYPE dbx_hrana_streams_open gauge\n");
+    let _ = writeln!(out, "dbx_hrana_streams_open {}", hrana.streams_open);
     out.push_str("# HELP dbx_hrana_writes_total Hrana statements that may write.\n");
     out.push_str("# TYPE dbx_hrana_writes_total counter\n");
     let _ = writeln!(out, "dbx_hrana_writes_total {}", hrana.writes);
