@@ -19,6 +19,17 @@ pub(crate) enum Backend {
     Mysql,
 }
 
+impl Backend {
+    /// The adapter kind's name, as in URLs and configuration.
+    pub(crate) fn kind_name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+        }
+    }
+}
+
 /// One test's database and working directory.
 pub(crate) struct Db {
     pub(crate) backend: Backend,

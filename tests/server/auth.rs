@@ -1,10 +1,10 @@
 //! `dbx serve --auth-keys`: tokens from `dbx token`, roles admin/rw/ro, tenant scopes, and the
 //! same keys on Hrana and REST.
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
-use crate::Served;
 use crate::support::{Backend, Db, describe};
+use crate::{Served, http_as as call};
 
 fn token(db: &Db, args: &[&str]) -> String {
     let mut all = vec!["token", "create", "--key", "dbx-auth.key"];
@@ -12,30 +12,6 @@ fn token(db: &Db, args: &[&str]) -> String {
     let out = db.run(&all);
     assert!(out.status.success(), "{}", describe(&out));
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-async fn call(method: &str, url: &str, token: Option<&str>, body: Option<Json>) -> (u16, Json) {
-    let mut request = hyper_014::Request::builder().method(method).uri(url);
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
-    }
-    let body = body.map_or_else(hyper_014::Body::empty, |b| {
-        hyper_014::Body::from(b.to_string())
-    });
-    let response = hyper_014::Client::new()
-        .request(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let bytes = hyper_014::body::to_bytes(response.into_body())
-        .await
-        .unwrap();
-    let parsed = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, parsed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

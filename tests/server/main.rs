@@ -71,7 +71,20 @@ impl Drop for Served {
 
 /// One HTTP request; returns the status and the body (JSON when it parses, else a string).
 pub(crate) async fn http(method: &str, url: &str, body: Option<Json>) -> (u16, Json) {
+    http_as(method, url, None, body).await
+}
+
+/// [`http`] with `Authorization: Bearer <token>`.
+pub(crate) async fn http_as(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Json>,
+) -> (u16, Json) {
     let mut request = hyper_014::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
     if body.is_some() {
         request = request.header("content-type", "application/json");
     }

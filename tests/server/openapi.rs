@@ -130,11 +130,7 @@ async fn responses_match(backend: Backend) {
         );
     });
     assert!(wrong.is_err(), "a wrong body passed validation");
-    let kind = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-        Backend::Mysql => "mysql",
-    };
+    let kind = backend.kind_name();
     let blob = if backend == Backend::Postgres {
         "BYTEA"
     } else {
