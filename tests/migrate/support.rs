@@ -43,7 +43,7 @@ impl Db {
     pub(crate) async fn new(backend: Backend) -> Db {
         let dir = tempfile::tempdir().unwrap();
         let config = match backend {
-            Backend::Sqlite => "[[adapters]]\nkind = \"sqlite\"\n".to_owned(),
+            Backend::Sqlite => String::new(),
             Backend::Postgres => {
                 let url = dbx_tests::fresh::postgres_url();
                 let schema = unique_name("mig");
@@ -54,7 +54,7 @@ impl Db {
                     .unwrap();
                 admin.close().await;
                 format!(
-                    "[[adapters]]\nkind = \"postgres\"\n[adapters.connection]\nurl = \"{url}\"\n\
+                    "[adapters.connection]\nurl = \"{url}\"\n\
                      search-path = \"{schema}\"\ntenant-schema-prefix = \"{schema}_\"\n"
                 )
             }
@@ -68,11 +68,12 @@ impl Db {
                     .unwrap();
                 admin.close().await;
                 format!(
-                    "[[adapters]]\nkind = \"mysql\"\n[adapters.connection]\nurl = \"{url}\"\n\
+                    "[adapters.connection]\nurl = \"{url}\"\n\
                      database = \"{database}\"\ntenant-database-prefix = \"{database}_\"\n"
                 )
             }
         };
+        let config = format!("[[adapters]]\nkind = \"{}\"\n{config}", backend.kind_name());
         std::fs::write(dir.path().join("dbx.toml"), config).unwrap();
         std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
         let service = open_service(dir.path()).await;
