@@ -371,3 +371,52 @@ async fn metrics_count_open_hrana_streams() {
     assert_eq!(status, 200, "{closed}");
     assert_eq!(gauge().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naming_a_tenant_never_creates_it() {
+    let db = Db::new(Backend::Sqlite).await;
+    let server = Served::start(&db, &[]);
+    let (status, body) = http(
+        "GET",
+        &format!("{}/api/databases/sqlite.ghost/tables", server.base),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["kind"]),
+        (404, &json!("invalid_tenant")),
+        "{body}"
+    );
+    let (status, body) = http(
+        "POST",
+        &format!("{}/v2/pipeline", server.base),
+        Some(json!({"baton": null, "requests": [{"type": "execute", "stmt": {"sql": "CREATE TABLE t (x)"}}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let namespaced = hyper_014::Request::post(format!("{}/v2/pipeline", server.base))
+        .header("x-namespace", "ghost")
+        .header("content-type", "application/json")
+        .body(hyper_014::Body::from(
+            json!({"baton": null, "requests": [{"type": "execute", "stmt": {"sql": "SELECT 1"}}]})
+                .to_string(),
+        ))
+        .unwrap();
+    let response = hyper_014::Client::new().request(namespaced).await.unwrap();
+    let status = response.status().as_u16();
+    let text = hyper_014::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    assert_eq!(status, 404, "{text:?}");
+    assert!(
+        String::from_utf8_lossy(&text).contains("namespace ghost does not exist"),
+        "{text:?}"
+    );
+    let (_, list) = http(
+        "GET",
+        &format!("{}/api/adapters/sqlite/tenants", server.base),
+        None,
+    )
+    .await;
+    assert_eq!(list["tenants"], json!([]), "no tenant was created: {list}");
+}

@@ -205,6 +205,17 @@ impl DatabaseService {
         Ok(Counted::wrap(adapter, self.counters.clone()))
     }
 
+    /// A tenant's database only if the tenant exists: never created on access, whatever the
+    /// adapter's setting. For servers, where opening a tenant must not be a way to create one.
+    pub async fn existing_tenant(
+        &self,
+        kind: Option<AdapterKind>,
+        id: &TenantId,
+    ) -> Result<Arc<dyn Adapter>> {
+        let adapter = self.entry(kind)?.tenants.tenant(id).await?;
+        Ok(Counted::wrap(adapter, self.counters.clone()))
+    }
+
     async fn create_if_missing(&self, entry: &Entry, id: &TenantId) -> Result<()> {
         let _one_at_a_time = entry.creating.lock().await;
         if !entry.tenants.tenant_exists(id).await? {

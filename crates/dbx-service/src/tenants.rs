@@ -1,6 +1,7 @@
 //! The service seen as a [`TenantManager`] for one adapter, for servers that take one (the
-//! Hrana server's namespaces): tenants it opens are counted and created on first access like
-//! every other tenant the service hands out.
+//! Hrana server's namespaces): tenants it opens are counted like every other tenant the
+//! service hands out, but never created on access, so that a client with read access cannot
+//! create a tenant by naming it; servers create tenants through their admin API.
 
 use std::sync::Arc;
 
@@ -56,7 +57,7 @@ impl TenantManager for ServiceTenants {
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Arc<dyn Adapter>> {
-        self.service.tenant(Some(self.kind), id).await
+        self.service.existing_tenant(Some(self.kind), id).await
     }
 
     fn cache_stats(&self) -> TenantCacheStats {

@@ -72,17 +72,17 @@ pub(crate) async fn adapter(
     let Some(tenants) = &state.tenants else {
         return Err(refuse(
             StatusCode::NOT_FOUND,
-            format!("namespace {id:?} does not exist: this server has no namespaces"),
+            format!("namespace {id} does not exist: this server has no namespaces"),
         ));
     };
     tenants.tenant(id).await.map_err(|e| match e.kind() {
         ErrorKind::InvalidTenant => refuse(
             StatusCode::NOT_FOUND,
-            format!("namespace {id:?} does not exist: {e}"),
+            format!("namespace {id} does not exist; create it with POST /v1/namespaces/{id}/create ({e})"),
         ),
         _ => refuse(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("namespace {id:?} cannot be opened: {e}"),
+            format!("namespace {id} cannot be opened: {e}"),
         ),
     })
 }

@@ -88,7 +88,8 @@ pub(super) async fn database(
     }
     match tenant {
         None => Ok(app.service.root(Some(kind))?),
-        Some(id) => Ok(app.service.tenant(Some(kind), &id).await?),
+        // Never created by naming it: tenants are created with POST .../tenants (admin).
+        Some(id) => Ok(app.service.existing_tenant(Some(kind), &id).await?),
     }
 }
 
