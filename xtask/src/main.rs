@@ -2,6 +2,7 @@
 
 mod ci;
 mod config_schema;
+mod readme_serve;
 mod servers;
 mod test;
 mod util;
@@ -17,6 +18,7 @@ tasks:
   ci      lint, then test
   servers start throwaway PostgreSQL and MariaDB servers and print their URLs
   config-schema  regenerate deploy/ (JSON Schema, Helm values schema, Rancher questions)
+  serve-check    run the README's first command (release `dbx serve`) and probe it (part of `test`)
 ";
 
 fn main() -> Result<()> {
@@ -30,6 +32,7 @@ fn main() -> Result<()> {
         "ci" => ci::run(rest),
         "servers" => servers::serve_until_interrupted(),
         "config-schema" => config_schema::run_task(),
+        "serve-check" => readme_serve::check(),
         "" | "help" | "-h" | "--help" => {
             eprint!("{USAGE}");
             Ok(())

@@ -91,7 +91,9 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
         run_counted(&mut test, &mut tally)?;
         // Doctests are not part of `--all-targets`; the crate READMEs are doctested here.
         run_counted(cargo().args(["test", "--workspace", "--doc"]), &mut tally)?;
-        run_cmd(cargo().args(["run", "--quiet", "-p", "dbx", "--example", "quickstart"]))
+        run_cmd(cargo().args(["run", "--quiet", "-p", "dbx", "--example", "quickstart"]))?;
+        // The README's first command, exactly: a release build of `dbx serve` on a real socket.
+        crate::readme_serve::check()
     })();
     crate::servers::stop_all();
     // One closing line for people and for CI, whatever happened above.
