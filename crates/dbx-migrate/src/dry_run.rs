@@ -43,21 +43,9 @@ impl DryRun {
 impl Migrator {
     /// What `up(to)` would do, executed and rolled back where the backend allows.
     pub async fn dry_run_up(&self, to: Option<i64>) -> Result<DryRun> {
-        let rows = if ledger::exists(self.adapter.as_ref()).await? {
-            ledger::read(self.adapter.as_ref()).await?
-        } else {
-            Vec::new()
-        };
+        let (rows, recorded_modules) = self.ledger_rows().await?;
         let plan = self.plan_up(&rows, to)?;
-        let initialized: Vec<String> = if ledger::exists(self.adapter.as_ref()).await? {
-            ledger::read_modules(self.adapter.as_ref())
-                .await?
-                .into_iter()
-                .map(|(m, _)| m)
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let initialized: Vec<String> = recorded_modules.into_iter().map(|(m, _)| m).collect();
         let mut items: Vec<(String, Direction, Step)> = self
             .modules()
             .iter()
@@ -118,7 +106,7 @@ impl Migrator {
             };
             if let Some(reason) = &stopped {
                 report.not_executed_because = Some(reason.clone());
-            } else if let Some(why) = step::why_not_transactional(&step, kind) {
+            } else if let Some(why) = step::why_not_transactional(&step, kind, &report.statements) {
                 report.not_executed_because = Some(format!(
                     "{why}; a dry run cannot roll it back, so it and everything after it are only listed"
                 ));

@@ -146,7 +146,8 @@ impl Migrator {
         &self.modules
     }
 
-    async fn ledger_rows(&self) -> Result<(Vec<AppliedRow>, Vec<(String, String)>)> {
+    /// The ledger's rows and recorded modules; empty when the ledger does not exist yet.
+    pub(crate) async fn ledger_rows(&self) -> Result<(Vec<AppliedRow>, Vec<(String, String)>)> {
         if !ledger::exists(self.adapter.as_ref()).await? {
             return Ok((Vec::new(), Vec::new()));
         }

@@ -42,8 +42,13 @@ pub(crate) fn statements(step: &Step, kind: AdapterKind) -> Vec<String> {
     }
 }
 
-/// Why a step cannot run in a transaction on this backend, or `None` when it can.
-pub(crate) fn why_not_transactional(step: &Step, kind: AdapterKind) -> Option<&'static str> {
+/// Why a step cannot run in a transaction on this backend, or `None` when it can. `sql` is
+/// the step's [`statements`].
+pub(crate) fn why_not_transactional(
+    step: &Step,
+    kind: AdapterKind,
+    sql: &[String],
+) -> Option<&'static str> {
     if step.no_transaction() {
         return Some("it starts with `-- dbx:no-transaction`, so it runs without a transaction");
     }
@@ -51,13 +56,7 @@ pub(crate) fn why_not_transactional(step: &Step, kind: AdapterKind) -> Option<&'
         return None;
     }
     match step {
-        Step::Sql { .. }
-            if statements(step, kind)
-                .iter()
-                .all(|s| ledger::mysql_rollbackable(s)) =>
-        {
-            None
-        }
+        Step::Sql { .. } if sql.iter().all(|s| ledger::mysql_rollbackable(s)) => None,
         Step::Sql { .. } => Some(
             "MySQL commits each schema change (CREATE, ALTER, DROP, ...) the moment it runs, so \
              it runs without a transaction",
@@ -111,7 +110,7 @@ pub(crate) async fn run(
     let span = tracing::info_span!("migration", label = %m.label(), %direction);
     let _enter = span.enter();
     tracing::info!(statements = sql.len(), "running");
-    let ms = match why_not_transactional(step, kind) {
+    let ms = match why_not_transactional(step, kind, &sql) {
         None => in_transaction(adapter, lock, m, direction, step, &sql).await?,
         Some(why) => outside_transaction(adapter, lock, m, direction, step, &sql, why).await?,
     };

@@ -140,7 +140,12 @@ pub(super) async fn create_tenant(
     caller.require_admin()?;
     let kind = parse_kind(&app, &kind)?;
     let id = tenant_id(&body.id)?;
-    if app.service.list_tenants(Some(kind)).await?.contains(&id) {
+    if app
+        .service
+        .tenant_manager(Some(kind))?
+        .tenant_exists(&id)
+        .await?
+    {
         return Err(ApiError::conflict(format!("tenant {id} already exists")));
     }
     app.service.create_tenant(&id, Some(kind)).await?;
