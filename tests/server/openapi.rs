@@ -141,6 +141,7 @@ async fn responses_match(backend: Backend) {
     let calls: Vec<(&str, &str, String, Option<Json>)> = vec![
         ("GET", "/health", format!("{base}/health"), None),
         ("GET", "/api/adapters", format!("{base}/api/adapters"), None),
+        ("GET", "/api/session", format!("{base}/api/session"), None),
         (
             "POST",
             "/api/adapters/{kind}/tenants",

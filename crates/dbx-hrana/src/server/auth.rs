@@ -114,6 +114,13 @@ impl Grant {
         self.everywhere
     }
 
+    /// The namespaces it names one by one, with what it allows on each.
+    pub(crate) fn per_namespace(&self) -> impl Iterator<Item = (&str, Access)> {
+        self.per_namespace
+            .iter()
+            .map(|(ns, access)| (ns.as_str(), *access))
+    }
+
     /// What this grant allows on `ns`, if anything.
     pub(crate) fn access(&self, ns: &Namespace) -> Option<Access> {
         let name = ns.as_ref().map_or(ROOT_NAMESPACE, |id| id.as_str());

@@ -45,6 +45,23 @@ impl TokenRights {
         self.0.everywhere().is_some()
     }
 
+    /// Whether it may write every database.
+    pub fn can_write_everything(&self) -> bool {
+        self.0.everywhere() == Some(Access::Write)
+    }
+
+    /// The databases it names one by one (`"default"` is the root database), and whether it may
+    /// write each. Rights it has everywhere are not repeated here.
+    pub fn named_databases(&self) -> Vec<(String, bool)> {
+        let mut named: Vec<(String, bool)> = self
+            .0
+            .per_namespace()
+            .map(|(ns, access)| (ns.to_owned(), access == Access::Write))
+            .collect();
+        named.sort();
+        named
+    }
+
     /// Whether it is an administrator: writes everywhere and is not marked `rw` or `ro`.
     pub fn is_admin(&self) -> bool {
         self.0.is_admin()

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use dbx_core::tenancy::TenantId;
@@ -12,6 +13,7 @@ use dbx_hrana::TokenRights;
 
 use super::App;
 use super::error::ApiError;
+use super::model::{ErrorBody, NamedDatabase, Session};
 
 /// The caller's rights; `None` when the server has no keys.
 #[derive(Debug)]
@@ -89,4 +91,40 @@ impl Caller {
             _ => Ok(()),
         }
     }
+}
+
+/// What the caller's token allows, for clients (the Studio) that shape their screens by it.
+#[utoipa::path(get, path = "/api/session", responses((status = 200, body = Session), (status = 401, body = ErrorBody)), tag = "auth")]
+pub(super) async fn session(State(app): State<Arc<App>>, caller: Caller) -> Json<Session> {
+    let auth = app.auth.is_some();
+    Json(match &caller.0 {
+        None => Session {
+            auth,
+            role: "admin".to_owned(),
+            read_everything: true,
+            write_everything: true,
+            databases: Vec::new(),
+        },
+        Some(rights) => {
+            let write_everything = rights.can_write_everything();
+            let role = if rights.is_admin() {
+                "admin"
+            } else if write_everything || rights.named_databases().iter().any(|(_, w)| *w) {
+                "rw"
+            } else {
+                "ro"
+            };
+            Session {
+                auth,
+                role: role.to_owned(),
+                read_everything: rights.can_read_everything(),
+                write_everything,
+                databases: rights
+                    .named_databases()
+                    .into_iter()
+                    .map(|(name, write)| NamedDatabase { name, write })
+                    .collect(),
+            }
+        }
+    })
 }

@@ -126,3 +126,25 @@ pub(crate) struct AdapterCheck {
     pub(crate) pool_idle: usize,
     pub(crate) pool_max: usize,
 }
+
+/// `GET /api/session`: what the caller's token allows.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Session {
+    /// Whether the server checks tokens at all.
+    pub(crate) auth: bool,
+    /// `admin`, `rw` or `ro`.
+    pub(crate) role: String,
+    /// Whether it may read every database (and list tenants).
+    pub(crate) read_everything: bool,
+    /// Whether it may write every database.
+    pub(crate) write_everything: bool,
+    /// Databases the token names one by one; `default` is the root database.
+    pub(crate) databases: Vec<NamedDatabase>,
+}
+
+/// A database a token names.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NamedDatabase {
+    pub(crate) name: String,
+    pub(crate) write: bool,
+}

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{api, model, query, rows};
+use super::{api, auth, model, query, rows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,7 @@ use super::{api, model, query, rows};
         api::sql,
         api::migrations,
         super::health,
+        auth::session,
     ),
     components(schemas(model::ErrorBody, model::ErrorDetail)),
     modifiers(&BearerAuth, &DefaultError),
