@@ -23,6 +23,7 @@ use super::values::{json_value, query_result};
 pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/api/adapters", get(adapters))
+        .route("/api/session", get(super::auth::session))
         .route(
             "/api/adapters/{kind}/tenants",
             get(list_tenants).post(create_tenant),

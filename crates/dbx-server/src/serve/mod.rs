@@ -9,6 +9,7 @@ mod model;
 mod openapi;
 mod query;
 mod rows;
+mod studio;
 mod values;
 
 pub(crate) use values::value_json;
@@ -106,6 +107,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/health", get(health))
         .route("/api/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::render))
+        .merge(studio::routes())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             metrics::track,
@@ -212,6 +214,7 @@ fn print_urls(addr: SocketAddr, kind: dbx_core::AdapterKind) {
     use std::io::Write as _;
     println!("dbx listening on http://{addr}");
     println!("  Hrana (libSQL clients): http://{addr} and ws://{addr} ({kind})");
+    println!("  Studio (web UI):        http://{addr}/studio/");
     println!("  REST API:               http://{addr}/api/adapters");
     println!("  health and metrics:     http://{addr}/health, http://{addr}/metrics");
     let _ = std::io::stdout().flush();

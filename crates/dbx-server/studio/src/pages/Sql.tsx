@@ -1,0 +1,88 @@
+// The SQL editor: run one statement against the open database, keep a history per browser.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, type QueryResult, type Session } from "../api";
+import { ErrorBox } from "../components/ErrorBox";
+import { ResultGrid } from "../components/ResultGrid";
+import type { EditorHandle, SqlEditor as SqlEditorType } from "../components/SqlEditor";
+import { canWrite } from "../App";
+
+interface HistoryEntry { sql: string; db: string; at: string; ok: boolean }
+const HISTORY_KEY = "dbx-studio-history";
+const HISTORY_SIZE = 50;
+
+function loadHistory(): HistoryEntry[] {
+  try {
+    return JSON.parse(localStorage.getItem(HISTORY_KEY) ?? "[]") as HistoryEntry[];
+  } catch {
+    return [];
+  }
+}
+
+export function SqlPage({ db, session }: { db: string; session: Session }) {
+  const editor = useRef<EditorHandle | null>(null);
+  const [result, setResult] = useState<{ result: QueryResult; ms: number } | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [running, setRunning] = useState(false);
+  const [history, setHistory] = useState<HistoryEntry[]>(loadHistory);
+  const [tables, setTables] = useState<Record<string, string[]>>({});
+  // CodeMirror is most of the bundle: it loads when the SQL page is first opened.
+  const [SqlEditor, setSqlEditor] = useState<typeof SqlEditorType | null>(null);
+  useEffect(() => {
+    import("../components/SqlEditor").then((m) => setSqlEditor(() => m.SqlEditor)).catch(setError);
+  }, []);
+
+  useEffect(() => {
+    // Names for completion: tables now, their columns as they are looked up.
+    api.tables(db).then((t) => setTables(Object.fromEntries(t.tables.map((x) => [x.name, []])))).catch(() => setTables({}));
+  }, [db]);
+
+  const run = async () => {
+    const sql = editor.current?.get().trim() ?? "";
+    if (!sql || running) return;
+    setRunning(true);
+    setError(null);
+    const started = performance.now();
+    let ok = true;
+    try {
+      const result = await api.sql(db, sql);
+      setResult({ result, ms: performance.now() - started });
+    } catch (e) {
+      ok = false;
+      setResult(null);
+      setError(e as Error);
+    } finally {
+      setRunning(false);
+    }
+    const next = [{ sql, db, at: new Date().toISOString(), ok }, ...history.filter((h) => h.sql !== sql || h.db !== db)].slice(0, HISTORY_SIZE);
+    setHistory(next);
+    localStorage.setItem(HISTORY_KEY, JSON.stringify(next));
+  };
+
+  return (
+    <div class="split">
+      <section class="content">
+        {!SqlEditor && <div class="editor muted">Loading the editor…</div>}
+        {SqlEditor && <SqlEditor kind={db.split(".")[0]} tables={tables} initial={history.find((h) => h.db === db)?.sql ?? "SELECT 1"} onRun={run} handle={editor} />}
+        <div class="toolbar">
+          <button onClick={run} disabled={running}>{running ? "Running…" : "Run"}</button>
+          <span class="muted">Ctrl+Enter runs. One statement at a time, on <code>{db}</code>{!canWrite(session, db) && " (read-only token: writes are refused)"}.</span>
+        </div>
+        <ErrorBox error={error} />
+        {result && <ResultGrid result={result.result} ms={result.ms} />}
+      </section>
+      <aside class="history" data-testid="history">
+        <h3>History</h3>
+        {history.length === 0 && <p class="muted">Statements you run appear here.</p>}
+        <ul>
+          {history.map((h) => (
+            <li class={h.ok ? "" : "failed"}>
+              <button class="link" title={`${h.db}, ${h.at}`} onClick={() => editor.current?.set(h.sql)}>{h.sql.slice(0, 120)}</button>
+              <span class="muted">{h.db}</span>
+            </li>
+          ))}
+        </ul>
+        {history.length > 0 && <button class="link" onClick={() => { setHistory([]); localStorage.removeItem(HISTORY_KEY); }}>Clear history</button>}
+      </aside>
+    </div>
+  );
+}
