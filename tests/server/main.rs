@@ -10,6 +10,7 @@ mod cli;
 mod openapi;
 mod routes;
 mod shutdown;
+mod studio;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

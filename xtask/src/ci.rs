@@ -6,7 +6,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::util::{cargo, project_root, run as run_cmd};
 
-/// `cargo xtask lint`: formatting, clippy and the lockfile rule, without the tests.
+/// `cargo xtask lint`: formatting, clippy, the lockfile rule and the Studio bundle check,
+/// without the tests.
 pub(crate) fn lint() -> Result<()> {
     run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run_cmd(cargo().args([
@@ -17,7 +18,8 @@ pub(crate) fn lint() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    check_lockfile()
+    check_lockfile()?;
+    crate::studio::run(&["--check".to_owned()])
 }
 
 pub(crate) fn run(args: &[String]) -> Result<()> {

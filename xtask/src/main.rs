@@ -4,6 +4,7 @@ mod ci;
 mod config_schema;
 mod readme_serve;
 mod servers;
+mod studio;
 mod test;
 mod util;
 
@@ -19,6 +20,7 @@ tasks:
   servers start throwaway PostgreSQL and MariaDB servers and print their URLs
   config-schema  regenerate deploy/ (JSON Schema, Helm values schema, Rancher questions)
   serve-check    run the README's first command (release `dbx serve`) and probe it (part of `test`)
+  studio [--check]  rebuild the Studio bundle (crates/dbx-server/studio/dist), or check it matches the sources (part of `lint`)
 ";
 
 fn main() -> Result<()> {
@@ -33,6 +35,7 @@ fn main() -> Result<()> {
         "servers" => servers::serve_until_interrupted(),
         "config-schema" => config_schema::run_task(),
         "serve-check" => readme_serve::check(),
+        "studio" => studio::run(rest),
         "" | "help" | "-h" | "--help" => {
             eprint!("{USAGE}");
             Ok(())

@@ -60,21 +60,10 @@ fn run_counted(cmd: &mut Command, tally: &mut Tally) -> Result<()> {
     Ok(())
 }
 
-/// Installs the npm clients the Hrana suites run (`@libsql/client`, `@libsql/hrana-client`)
-/// from the committed lockfile, unless they are already there.
+/// Installs the npm packages the suites run (`@libsql/client`, `@libsql/hrana-client`, and
+/// `playwright-core` for the Studio's browser tests) from the committed lockfile.
 fn install_js_clients() -> Result<()> {
-    let dir = crate::util::project_root().join("tests/js");
-    let installed = dir.join("node_modules/.package-lock.json");
-    let lock = dir.join("package-lock.json");
-    let fresh = match (std::fs::metadata(&installed), std::fs::metadata(&lock)) {
-        (Ok(i), Ok(l)) => i.modified().ok() >= l.modified().ok(),
-        _ => false,
-    };
-    if fresh {
-        return Ok(());
-    }
-    run_cmd(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
-        .context("installing the npm clients failed: Node.js 20+ and npm are needed (apt-get install nodejs npm)")
+    crate::util::npm_ci(&crate::util::project_root().join("tests/js"))
 }
 
 pub(crate) fn run(extra: &[String]) -> Result<()> {

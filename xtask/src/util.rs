@@ -32,3 +32,25 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     }
     Ok(())
 }
+
+/// `npm ci` in `dir` from its committed lockfile, unless node_modules is newer than the lock.
+pub(crate) fn npm_ci(dir: &Path) -> Result<()> {
+    let installed = dir.join("node_modules/.package-lock.json");
+    let lock = dir.join("package-lock.json");
+    let fresh = match (std::fs::metadata(&installed), std::fs::metadata(&lock)) {
+        (Ok(i), Ok(l)) => i.modified().ok() >= l.modified().ok(),
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir))
+    .with_context(|| {
+        format!(
+            "npm ci in {} failed: Node.js 20+ and npm are needed (apt-get install nodejs npm)",
+            dir.display()
+        )
+    })
+}

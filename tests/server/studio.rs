@@ -1,0 +1,136 @@
+//! The Studio in real headless Chromium: `tests/js/studio.test.mjs` drives it with
+//! playwright-core against a `dbx serve` with keys, and saves screenshots to `target/e2e/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::support::{Backend, Db, describe};
+use crate::{Served, http, http_as};
+
+fn token(db: &Db, role: &str) -> String {
+    let out = db.run(&["token", "create", "--key", "dbx-auth.key", "--role", role]);
+    assert!(out.status.success(), "{}", describe(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// Debian's `chromium`, or `DBX_CHROMIUM`. Missing, the test fails and says how to install it.
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("DBX_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        path.is_file(),
+        "no Chromium at {}: `apt-get install chromium` (or set DBX_CHROMIUM); `.ci/run` installs it",
+        path.display()
+    );
+    path
+}
+
+const SCHEMA: &str = "
+CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, email VARCHAR(80), score INTEGER);
+CREATE INDEX users_email ON users (email);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, total INTEGER,
+  FOREIGN KEY (user_id) REFERENCES users (id));
+";
+
+async fn studio_in_chromium(backend: Backend) {
+    let browser = chromium();
+    let db = Db::new(backend).await;
+    let out = db.run(&["token", "keygen"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    db.write("1_shop.up.sql", SCHEMA);
+    let out = db.run(&["migrate", "up"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    // Written after `up`, so the Studio's migrations page has one of each.
+    db.write(
+        "2_later.up.sql",
+        "CREATE TABLE later (id INTEGER PRIMARY KEY);",
+    );
+    let (admin, read_only) = (token(&db, "admin"), token(&db, "ro"));
+    let server = Served::start(&db, &["--auth-keys", "dbx-auth.key.pub"]);
+    let kind = backend.kind_name();
+    let rows = format!("{}/api/databases/{kind}/tables/users/rows", server.base);
+    for id in 1..=120 {
+        let values = json!({"id": id, "name": format!("user{id}"), "email": format!("u{id}@example.com"), "score": (id * 37) % 101});
+        let (status, body) = http_as(
+            "POST",
+            &rows,
+            Some(&admin),
+            Some(json!({ "values": values })),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, page) = http("GET", &format!("{}/studio/", server.base), None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.as_str().unwrap_or("").contains("<div id=\"app\">"),
+        "{page}"
+    );
+
+    let shots = workspace_root().join("target/e2e").join(kind);
+    let js = workspace_root().join("tests/js");
+    assert!(
+        js.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run `cargo xtask test`, or `npm ci` in tests/js"
+    );
+    let out = Command::new("node")
+        .args(["--test", "--test-concurrency=1", "studio.test.mjs"])
+        .current_dir(&js)
+        .env("DBX_URL", &server.base)
+        .env("DBX_DB", kind)
+        .env("DBX_ADMIN_TOKEN", &admin)
+        .env("DBX_RO_TOKEN", &read_only)
+        .env("DBX_E2E_DIR", &shots)
+        .env("DBX_CHROMIUM", &browser)
+        .output()
+        .expect("node runs (install Node.js 20 or newer)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "the Studio's browser tests failed:\n{report}"
+    );
+    let passed = report
+        .lines()
+        .find_map(|l| l.strip_prefix("# pass "))
+        .and_then(|n| n.trim().parse::<u32>().ok());
+    assert_eq!(passed, Some(7), "every browser test ran:\n{report}");
+
+    // The row the browser edited, as the REST API sees it now.
+    let (status, body) =
+        http_as("GET", &format!("{rows}?filter=id:eq:1"), Some(&admin), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["rows"][0][1], "Ada O'Brien", "{body}");
+    for shot in [
+        "02-rows-sorted-filtered",
+        "05-staged-changes",
+        "08-read-only-sql-refused",
+    ] {
+        let path = shots.join(format!("{shot}.png"));
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(
+            size > 10_000,
+            "screenshot {} is missing or empty",
+            path.display()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn studio_on_sqlite() {
+    studio_in_chromium(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn studio_on_postgres() {
+    studio_in_chromium(Backend::Postgres).await;
+}
