@@ -149,11 +149,20 @@ test("edits, an insert and a delete are staged, previewed, committed, and seen t
   await page.getByLabel("edit name").press("Enter");
   await row(2).getByRole("button", { name: "delete row" }).click();
   await page.getByRole("button", { name: "Add row" }).click();
-  await page.getByLabel("new id").fill("500");
+  // First with an id that is taken: the insert fails, and so nothing may land.
+  await page.getByLabel("new id").fill("3");
   await page.getByLabel("new name").fill("newcomer");
   await page.getByLabel("new score").fill("42");
   const staged = page.getByTestId("staged");
-  await staged.waitFor();
+  await staged.getByRole("button", { name: "Commit 3 changes" }).click();
+  await page.getByTestId("error").waitFor();
+  assert.match(await page.getByTestId("error").textContent(), /change 2 \(insert users\); nothing was committed/);
+  const untouched = await rest("GET", `/api/databases/${db}/tables/users/rows?filter=id:le:2&order=id`, admin);
+  assert.deepEqual(untouched.body.rows.map((r) => r[1]), ["user1", "user2"], "the update and the delete were rolled back");
+  assert.equal(await staged.locator("li").count(), 3, "every change stays staged");
+  await shot(page, "05a-commit-failed-nothing-lost");
+
+  await page.getByLabel("new id").fill("500");
   const previews = await staged.locator("li").allTextContents();
   assert.deepEqual(previews, [
     "UPDATE users SET name = 'Ada O''Brien' WHERE id = 1",

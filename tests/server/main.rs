@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod changes;
 mod cli;
 mod openapi;
 mod routes;

@@ -217,6 +217,21 @@ async fn responses_match(backend: Backend) {
             Some(json!({"key": {"id": 9}, "values": {"name": "b"}})),
         ),
         (
+            "POST",
+            "/api/databases/{db}/changes",
+            format!("{db_url}/changes"),
+            Some(json!({"changes": [
+                {"table": "t", "op": "insert", "values": {"id": 2, "name": "c"}},
+                {"table": "t", "op": "update", "key": {"id": 2}, "values": {"name": "d"}},
+            ]})),
+        ),
+        (
+            "POST",
+            "/api/databases/{db}/changes",
+            format!("{db_url}/changes"),
+            Some(json!({"changes": [{"table": "t", "op": "delete", "key": {"id": 404}}]})),
+        ),
+        (
             "GET",
             "/api/databases/{db}/tables",
             format!("{db_url}/tables"),

@@ -125,12 +125,4 @@ async fn studio_in_chromium(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn studio_on_sqlite() {
-    studio_in_chromium(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn studio_on_postgres() {
-    studio_in_chromium(Backend::Postgres).await;
-}
+crate::per_backend!(studio_in_chromium_on, studio_in_chromium);

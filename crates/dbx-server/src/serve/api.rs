@@ -39,6 +39,10 @@ pub(crate) fn routes() -> Router<Arc<App>> {
                 .delete(super::rows::remove),
         )
         .route("/api/databases/{db}/sql", post(sql))
+        .route(
+            "/api/databases/{db}/changes",
+            post(super::changes::apply_changes),
+        )
         .route("/api/databases/{db}/migrations", get(migrations))
 }
 

@@ -16,6 +16,12 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
+    /// The same error, its message led by `what` (which part of a request failed).
+    pub(crate) fn within(mut self, what: &str) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,

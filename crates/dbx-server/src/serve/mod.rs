@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod changes;
 mod error;
 mod metrics;
 mod model;
@@ -52,6 +53,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", env = "DBX_AUTH_KEYS_FILE")]
     auth_keys: Option<PathBuf>,
 
+    /// The most row writes one `POST /api/databases/{db}/changes` request may carry (they
+    /// run in one transaction).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_changes: usize,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     shutdown_timeout: u64,
@@ -65,6 +71,8 @@ pub(crate) struct App {
     pub(crate) http: metrics::HttpMetrics,
     pub(crate) migrations_dir: PathBuf,
     pub(crate) auth: Option<dbx_hrana::AuthKeys>,
+    /// The most row writes one `POST .../changes` may carry.
+    pub(crate) max_changes: usize,
 }
 
 /// Whether every adapter answers.
@@ -178,6 +186,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         http: metrics::HttpMetrics::default(),
         migrations_dir: args.migrations.clone(),
         auth,
+        max_changes: args.max_changes,
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -85,6 +85,51 @@ pub(crate) struct RowWrite {
     pub(crate) key: Map<String, Value>,
 }
 
+/// `POST /api/databases/{db}/changes`: row writes applied in one transaction, in order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Changes {
+    pub(crate) changes: Vec<Change>,
+}
+
+/// One row write of a [`Changes`] request: `values` for insert and update, `key` (the full
+/// primary key) for update and delete.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Change {
+    pub(crate) table: String,
+    pub(crate) op: ChangeOp,
+    #[serde(default)]
+    pub(crate) values: Map<String, Value>,
+    #[serde(default)]
+    pub(crate) key: Map<String, Value>,
+}
+
+impl Change {
+    /// The write, as the single-row endpoints take it.
+    pub(crate) fn row(&self) -> RowWrite {
+        RowWrite {
+            values: self.values.clone(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+/// What a [`Change`] does.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ChangeOp {
+    Insert,
+    Update,
+    Delete,
+}
+
+/// Each change's result, in request order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChangesApplied {
+    pub(crate) results: Vec<WriteResult>,
+}
+
 /// What a row write did.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct WriteResult {
@@ -147,4 +192,14 @@ pub(crate) struct Session {
 pub(crate) struct NamedDatabase {
     pub(crate) name: String,
     pub(crate) write: bool,
+}
+
+impl std::fmt::Display for ChangeOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChangeOp::Insert => "insert",
+            ChangeOp::Update => "update",
+            ChangeOp::Delete => "delete",
+        })
+    }
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{api, auth, model, query, rows};
+use super::{api, auth, changes, model, query, rows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use super::{api, auth, model, query, rows};
         rows::insert,
         rows::update,
         rows::remove,
+        changes::apply_changes,
         api::sql,
         api::migrations,
         super::health,

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use dbx_core::sql::Dialect;
-use dbx_core::{Statement, TableSchema, Value};
+use dbx_core::{Adapter, ResultSet, Statement, TableSchema, Transaction, Value};
 use serde_json::{Map, Value as Json_};
 
 use super::App;
@@ -65,19 +65,30 @@ fn key_condition(
     Ok((condition, values))
 }
 
-/// Inserts one row.
-#[utoipa::path(post, path = "/api/databases/{db}/tables/{table}/rows", params(("db" = String, Path), ("table" = String, Path)),
-    request_body = RowWrite,
-    responses((status = 201, body = WriteResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)), tag = "rows")]
-pub(crate) async fn insert(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    Path((db, table)): Path<(String, String)>,
-    Json(body): Json<RowWrite>,
-) -> ApiResult<(StatusCode, Json<WriteResult>)> {
-    let adapter = database(&app, &caller, &db, Need::Write).await?;
-    let schema = adapter.table(&table).await?;
-    let dialect = adapter.kind().dialect();
+/// A row write turned into SQL, ready to run on the pool or inside a transaction.
+pub(super) struct Planned {
+    statement: Statement,
+    /// What a write that affected no row means.
+    if_none_affected: NoneAffected,
+    is_insert: bool,
+}
+
+/// What to conclude when a write affected no row.
+enum NoneAffected {
+    /// Nothing to conclude (an insert).
+    Fine,
+    /// The key names no row (a delete).
+    NotFound,
+    /// Count the key's rows to tell "no such row" from "no change": MySQL counts only rows
+    /// whose values changed (an update).
+    CountKey(String, Vec<Value>),
+}
+
+pub(super) fn plan_insert(
+    schema: &TableSchema,
+    dialect: Dialect,
+    body: &RowWrite,
+) -> ApiResult<Planned> {
     if !body.key.is_empty() {
         return Err(ApiError::bad_request(
             "an insert takes \"values\" only, not \"key\"",
@@ -88,21 +99,143 @@ pub(crate) async fn insert(
             "\"values\" must name at least one column",
         ));
     }
-    let (names, values) = assignments(&schema, dialect, &body.values)?;
+    let (names, values) = assignments(schema, dialect, &body.values)?;
     let marks = vec!["?"; names.len()].join(", ");
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({marks})",
         quote(dialect, &schema.name),
         names.join(", ")
     );
-    let result = adapter.query(Statement::with_args(sql, values)).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(WriteResult {
-            rows_affected: result.rows_affected,
-            last_insert_id: result.last_insert_id,
-        }),
-    ))
+    Ok(Planned {
+        statement: Statement::with_args(sql, values),
+        if_none_affected: NoneAffected::Fine,
+        is_insert: true,
+    })
+}
+
+pub(super) fn plan_update(
+    schema: &TableSchema,
+    dialect: Dialect,
+    body: &RowWrite,
+) -> ApiResult<Planned> {
+    if body.values.is_empty() {
+        return Err(ApiError::bad_request(
+            "\"values\" must name at least one column to change",
+        ));
+    }
+    let (where_sql, key_values) = key_condition(schema, dialect, &body.key)?;
+    let (names, mut values) = assignments(schema, dialect, &body.values)?;
+    let set = names
+        .iter()
+        .map(|n| format!("{n} = ?"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    values.extend(key_values.iter().cloned());
+    let table_sql = quote(dialect, &schema.name);
+    Ok(Planned {
+        statement: Statement::with_args(
+            format!("UPDATE {table_sql} SET {set} WHERE {where_sql}"),
+            values,
+        ),
+        if_none_affected: NoneAffected::CountKey(
+            format!("SELECT COUNT(*) FROM {table_sql} WHERE {where_sql}"),
+            key_values,
+        ),
+        is_insert: false,
+    })
+}
+
+pub(super) fn plan_delete(
+    schema: &TableSchema,
+    dialect: Dialect,
+    body: &RowWrite,
+) -> ApiResult<Planned> {
+    if !body.values.is_empty() {
+        return Err(ApiError::bad_request(
+            "a delete takes \"key\" only, not \"values\"",
+        ));
+    }
+    let (where_sql, key_values) = key_condition(schema, dialect, &body.key)?;
+    let sql = format!(
+        "DELETE FROM {} WHERE {where_sql}",
+        quote(dialect, &schema.name)
+    );
+    Ok(Planned {
+        statement: Statement::with_args(sql, key_values),
+        if_none_affected: NoneAffected::NotFound,
+        is_insert: false,
+    })
+}
+
+/// Where a planned write runs: the pool (one statement) or an open transaction.
+pub(super) enum Target<'a> {
+    Pool(&'a dyn Adapter),
+    Transaction(&'a mut dyn Transaction),
+}
+
+impl Target<'_> {
+    async fn query(&mut self, stmt: Statement) -> dbx_core::Result<ResultSet> {
+        match self {
+            Target::Pool(adapter) => adapter.query(stmt).await,
+            Target::Transaction(tx) => tx.query(stmt).await,
+        }
+    }
+}
+
+/// Runs a planned write; an update or delete whose key names no row is a 404.
+pub(super) async fn apply(target: &mut Target<'_>, planned: Planned) -> ApiResult<WriteResult> {
+    let result = target.query(planned.statement).await?;
+    let missing = match planned.if_none_affected {
+        _ if result.rows_affected > 0 => false,
+        NoneAffected::Fine => false,
+        NoneAffected::NotFound => true,
+        NoneAffected::CountKey(sql, key_values) => {
+            let count = target
+                .query(Statement::with_args(sql, key_values))
+                .await?
+                .scalar::<i64>()?;
+            count == 0
+        }
+    };
+    if missing {
+        return Err(ApiError::not_found("no row has that primary key"));
+    }
+    Ok(WriteResult {
+        rows_affected: result.rows_affected,
+        last_insert_id: if planned.is_insert {
+            result.last_insert_id
+        } else {
+            None
+        },
+    })
+}
+
+/// The adapter and schema a single row write needs.
+async fn prepare(
+    app: &App,
+    caller: &Caller,
+    db: &str,
+    table: &str,
+) -> ApiResult<(Arc<dyn Adapter>, TableSchema)> {
+    let adapter = database(app, caller, db, Need::Write).await?;
+    let schema = adapter.table(table).await?;
+    Ok((adapter, schema))
+}
+
+/// Inserts one row.
+#[utoipa::path(post, path = "/api/databases/{db}/tables/{table}/rows", params(("db" = String, Path), ("table" = String, Path)),
+    request_body = RowWrite,
+    responses((status = 201, body = WriteResult), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)), tag = "rows")]
+pub(crate) async fn insert(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((db, table)): Path<(String, String)>,
+    Json(body): Json<RowWrite>,
+) -> ApiResult<(StatusCode, Json<WriteResult>)> {
+    let (adapter, schema) = prepare(&app, &caller, &db, &table).await?;
+    let planned = plan_insert(&schema, adapter.kind().dialect(), &body)?;
+    let result = apply(&mut Target::Pool(&*adapter), planned).await?;
+    Ok((StatusCode::CREATED, Json(result)))
 }
 
 /// Updates the row with the given primary key.
@@ -115,41 +248,9 @@ pub(crate) async fn update(
     Path((db, table)): Path<(String, String)>,
     Json(body): Json<RowWrite>,
 ) -> ApiResult<Json<WriteResult>> {
-    let adapter = database(&app, &caller, &db, Need::Write).await?;
-    let schema = adapter.table(&table).await?;
-    let dialect = adapter.kind().dialect();
-    if body.values.is_empty() {
-        return Err(ApiError::bad_request(
-            "\"values\" must name at least one column to change",
-        ));
-    }
-    let (where_sql, key_values) = key_condition(&schema, dialect, &body.key)?;
-    let (names, mut values) = assignments(&schema, dialect, &body.values)?;
-    let set = names
-        .iter()
-        .map(|n| format!("{n} = ?"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    values.extend(key_values.iter().cloned());
-    let table_sql = quote(dialect, &schema.name);
-    let sql = format!("UPDATE {table_sql} SET {set} WHERE {where_sql}");
-    let result = adapter.query(Statement::with_args(sql, values)).await?;
-    if result.rows_affected == 0 {
-        // MySQL counts only rows whose values changed; an update to the same values still
-        // found its row.
-        let exists = adapter
-            .query(Statement::with_args(
-                format!("SELECT COUNT(*) FROM {table_sql} WHERE {where_sql}"),
-                key_values,
-            ))
-            .await?
-            .scalar::<i64>()?;
-        found(u64::try_from(exists).unwrap_or_default())?;
-    }
-    Ok(Json(WriteResult {
-        rows_affected: result.rows_affected,
-        last_insert_id: None,
-    }))
+    let (adapter, schema) = prepare(&app, &caller, &db, &table).await?;
+    let planned = plan_update(&schema, adapter.kind().dialect(), &body)?;
+    Ok(Json(apply(&mut Target::Pool(&*adapter), planned).await?))
 }
 
 /// Deletes the row with the given primary key.
@@ -162,31 +263,7 @@ pub(crate) async fn remove(
     Path((db, table)): Path<(String, String)>,
     Json(body): Json<RowWrite>,
 ) -> ApiResult<Json<WriteResult>> {
-    let adapter = database(&app, &caller, &db, Need::Write).await?;
-    let schema = adapter.table(&table).await?;
-    let dialect = adapter.kind().dialect();
-    if !body.values.is_empty() {
-        return Err(ApiError::bad_request(
-            "a delete takes \"key\" only, not \"values\"",
-        ));
-    }
-    let (where_sql, key_values) = key_condition(&schema, dialect, &body.key)?;
-    let sql = format!(
-        "DELETE FROM {} WHERE {where_sql}",
-        quote(dialect, &schema.name)
-    );
-    let result = adapter.query(Statement::with_args(sql, key_values)).await?;
-    found(result.rows_affected)?;
-    Ok(Json(WriteResult {
-        rows_affected: result.rows_affected,
-        last_insert_id: None,
-    }))
-}
-
-/// A write that matched no row: the key names nothing.
-fn found(rows_affected: u64) -> ApiResult<()> {
-    if rows_affected == 0 {
-        return Err(ApiError::not_found("no row has that primary key"));
-    }
-    Ok(())
+    let (adapter, schema) = prepare(&app, &caller, &db, &table).await?;
+    let planned = plan_delete(&schema, adapter.kind().dialect(), &body)?;
+    Ok(Json(apply(&mut Target::Pool(&*adapter), planned).await?))
 }

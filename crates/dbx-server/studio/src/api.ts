@@ -141,6 +141,9 @@ export const api = {
     call<{ rows_affected: number }>("PATCH", `${table(name, t)}/rows`, { key, values }),
   remove: (name: string, t: string, key: Record<string, Json>) =>
     call<{ rows_affected: number }>("DELETE", `${table(name, t)}/rows`, { key }),
+  // Row writes across tables in one transaction: all of them land, or none.
+  changes: (name: string, changes: { table: string; op: string; key?: Record<string, Json>; values?: Record<string, Json> }[]) =>
+    call<{ results: { rows_affected: number }[] }>("POST", `${db(name)}/changes`, { changes }),
   sql: (name: string, sql: string) => call<QueryResult>("POST", `${db(name)}/sql`, { sql }),
   migrations: (name: string) => call<MigrationStatus>("GET", `${db(name)}/migrations`),
   health: () => call<Health>("GET", "/health"),

@@ -41,25 +41,13 @@ export function preview(table: string, change: Change): string {
   }
 }
 
-export interface CommitOutcome { done: number; failed: { change: Change; message: string } | null }
-
-// Sends the changes in order and stops at the first failure, so nothing after a failed
-// change is applied behind the user's back.
-export async function commit(db: string, table: string, changes: Change[]): Promise<CommitOutcome> {
-  let done = 0;
-  for (const change of changes) {
-    try {
-      const result =
-        change.kind === "update" ? await api.update(db, table, change.key, change.values)
-        : change.kind === "insert" ? await api.insert(db, table, change.values)
-        : await api.remove(db, table, change.key);
-      if (change.kind !== "insert" && result.rows_affected === 0) {
-        return { done, failed: { change, message: "no row has this key any more: it was changed or deleted elsewhere" } };
-      }
-      done += 1;
-    } catch (e) {
-      return { done, failed: { change, message: (e as Error).message } };
-    }
-  }
-  return { done, failed: null };
+// Sends every change in one transaction (`POST .../changes`): if one fails, none lands,
+// and the server's message names the change that failed.
+export async function commit(db: string, table: string, changes: Change[]): Promise<void> {
+  await api.changes(db, changes.map((c) => ({
+    table,
+    op: c.kind,
+    ...("key" in c ? { key: c.key } : {}),
+    ...("values" in c ? { values: c.values } : {}),
+  })));
 }

@@ -1,6 +1,6 @@
 // A table's rows: pages, sort by a header click, filters, export, and staged edits.
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type Json, type RowQuery, type RowsPage, type TableSchema } from "../api";
+import { api, type Json, type RowQuery, type RowsPage, type TableSchema } from "../api";
 import { display, download, parseInput, toCsv, toJson } from "../format";
 import { commit, keyId, keyOf, preview, type Change, type Key } from "../staging";
 import { ErrorBox } from "./ErrorBox";
@@ -67,17 +67,19 @@ export function RowsGrid({ db, schema, writable }: { db: string; schema: TableSc
   const discard = () => { setEdits(new Map()); setDeletes(new Map()); setInserts([]); setEditing(null); };
   const apply = async () => {
     setBusy("committing");
-    const outcome = await commit(db, schema.name, changes);
-    setBusy("");
-    // What landed is dropped from the staging; a failed change and those after it stay.
-    const left = changes.slice(outcome.done);
-    setEdits(new Map(left.flatMap((c) => (c.kind === "update" ? [[keyId(c.key), { key: c.key, values: c.values }]] : []))));
-    setDeletes(new Map(left.flatMap((c) => (c.kind === "delete" ? [[keyId(c.key), c.key]] : []))));
-    const insertsDone = Math.max(0, outcome.done - edits.size);
-    setInserts(inserts.slice(Math.min(insertsDone, inserts.length)));
-    setNotice(`${outcome.done} change${outcome.done === 1 ? "" : "s"} committed`);
-    setError(outcome.failed ? new ApiError(0, "not committed", `${preview(schema.name, outcome.failed.change)}: ${outcome.failed.message}`) : null);
-    setReload((n) => n + 1);
+    try {
+      await commit(db, schema.name, changes);
+      setNotice(`${changes.length} change${changes.length === 1 ? "" : "s"} committed`);
+      setError(null);
+      discard();
+      setReload((n) => n + 1);
+    } catch (e) {
+      // Nothing landed: every change stays staged, to fix or drop.
+      setNotice("");
+      setError(e as Error);
+    } finally {
+      setBusy("");
+    }
   };
   const exportAll = async (format: "csv" | "json") => {
     try {
