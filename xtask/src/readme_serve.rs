@@ -89,6 +89,7 @@ pub(crate) fn check() -> Result<()> {
             ("/api/adapters", "\"sqlite\""),
             ("/api/databases/sqlite/tables", "\"tables\""),
             ("/api/openapi.json", "\"3.1.0\""),
+            ("/studio/", "<title>dbx Studio</title>"),
             ("/metrics", "dbx_http_requests_total"),
             ("/v2", "Hrana"),
         ] {
