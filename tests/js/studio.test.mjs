@@ -10,9 +10,11 @@ const base = process.env.DBX_URL;
 const db = process.env.DBX_DB;
 const admin = process.env.DBX_ADMIN_TOKEN;
 const readOnly = process.env.DBX_RO_TOKEN;
+// An `rw` token limited to the tenant `scoped`, which exists.
+const scoped = process.env.DBX_SCOPED_TOKEN;
 const shots = process.env.DBX_E2E_DIR;
 const executablePath = process.env.DBX_CHROMIUM || "/usr/bin/chromium";
-assert.ok(base && db && admin && readOnly && shots, "run through tests/server/studio.rs, which sets DBX_URL, DBX_DB, tokens and DBX_E2E_DIR");
+assert.ok(base && db && admin && readOnly && scoped && shots, "run through tests/server/studio.rs, which sets DBX_URL, DBX_DB, tokens and DBX_E2E_DIR");
 mkdirSync(shots, { recursive: true });
 
 let browser;
@@ -242,7 +244,7 @@ test("tenants are created and deleted, and migrations and health show", async ()
   await page.getByTestId("tenants").getByRole("link", { name: "acme" }).waitFor();
   assert.ok((await rest("GET", `/api/adapters/${kind}/tenants`, admin)).body.tenants.includes("acme"));
   await shot(page, "09-tenants");
-  await page.getByTestId("tenants").getByRole("button", { name: "Delete" }).click();
+  await page.getByTestId("tenants").getByRole("row", { name: /acme/ }).getByRole("button", { name: "Delete" }).click();
   const confirm = page.getByRole("button", { name: "Delete acme and its data" });
   assert.equal(await confirm.isDisabled(), true, "deleting needs the id typed again");
   await page.getByLabel("confirm tenant id").fill("acme");
@@ -257,5 +259,30 @@ test("tenants are created and deleted, and migrations and health show", async ()
   await page.getByRole("link", { name: "Health" }).click();
   await page.getByTestId("health-status").getByText("ok").waitFor();
   await shot(page, "11-health");
+  await page.context().close();
+});
+
+test("a token limited to one tenant starts there and is offered only that tenant", async () => {
+  const kind = db.split(".")[0];
+  const page = await open(scoped);
+  await page.waitForURL(new RegExp(`#/db/${kind}\\.scoped$`));
+  await page.getByText("No tables yet").waitFor();
+  const tenants = await page.getByLabel("tenant").locator("option").allTextContents();
+  assert.deepEqual(tenants, ["scoped"], "neither the root database nor other tenants are offered");
+  assert.match(await page.getByTestId("role").textContent(), /rw/);
+  assert.equal(await page.locator(".badge.ro").count(), 0, "it may write its tenant");
+  await page.getByRole("link", { name: "Tenants" }).click();
+  await page.getByText("This token is limited to some tenants (scoped)").waitFor();
+  // Its own tenant is writable through the Studio's SQL editor.
+  await page.getByRole("link", { name: "SQL", exact: true }).click();
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type("CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(100))");
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByTestId("result").getByText("0 rows affected").waitFor();
+  const tables = await rest("GET", `/api/databases/${kind}.scoped/tables`, scoped);
+  assert.deepEqual(tables.body.tables.map((t) => t.name), ["notes"]);
+  const root = await rest("GET", `/api/databases/${kind}/tables`, scoped);
+  assert.equal(root.status, 403);
   await page.context().close();
 });

@@ -52,6 +52,28 @@ async fn roles_and_tenant_scopes_are_enforced() {
     let (status, _) = call("GET", &format!("{api}/adapters"), Some("not.a.token"), None).await;
     assert_eq!(status, 401);
 
+    // What each token allows, as the Studio reads it.
+    for (token, role, read_everything, write_everything, named) in [
+        (&admin, "admin", true, true, json!([])),
+        (&rw, "rw", true, true, json!([])),
+        (&ro, "ro", true, false, json!([])),
+        (
+            &ro_acme,
+            "ro",
+            false,
+            false,
+            json!([{"name": "acme", "write": false}]),
+        ),
+    ] {
+        let (status, session) = call("GET", &format!("{api}/session"), Some(token), None).await;
+        assert_eq!(status, 200, "{session}");
+        assert_eq!(
+            session,
+            json!({"auth": true, "role": role, "read_everything": read_everything,
+                   "write_everything": write_everything, "databases": named}),
+        );
+    }
+
     // Tenant management is for admins.
     let tenants = format!("{api}/adapters/sqlite/tenants");
     let (status, body) = call("POST", &tenants, Some(&rw), Some(json!({"id": "acme"}))).await;

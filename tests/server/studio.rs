@@ -9,8 +9,10 @@ use serde_json::json;
 use crate::support::{Backend, Db, describe};
 use crate::{Served, http, http_as};
 
-fn token(db: &Db, role: &str) -> String {
-    let out = db.run(&["token", "create", "--key", "dbx-auth.key", "--role", role]);
+fn token(db: &Db, args: &[&str]) -> String {
+    let mut all = vec!["token", "create", "--key", "dbx-auth.key"];
+    all.extend_from_slice(args);
+    let out = db.run(&all);
     assert!(out.status.success(), "{}", describe(&out));
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
@@ -51,7 +53,13 @@ async fn studio_in_chromium(backend: Backend) {
         "2_later.up.sql",
         "CREATE TABLE later (id INTEGER PRIMARY KEY);",
     );
-    let (admin, read_only) = (token(&db, "admin"), token(&db, "ro"));
+    let out = db.run(&["tenants", "create", "scoped"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let (admin, read_only) = (
+        token(&db, &["--role", "admin"]),
+        token(&db, &["--role", "ro"]),
+    );
+    let scoped = token(&db, &["--role", "rw", "--tenant", "scoped"]);
     let server = Served::start(&db, &["--auth-keys", "dbx-auth.key.pub"]);
     let kind = backend.kind_name();
     let rows = format!("{}/api/databases/{kind}/tables/users/rows", server.base);
@@ -86,6 +94,7 @@ async fn studio_in_chromium(backend: Backend) {
         .env("DBX_DB", kind)
         .env("DBX_ADMIN_TOKEN", &admin)
         .env("DBX_RO_TOKEN", &read_only)
+        .env("DBX_SCOPED_TOKEN", &scoped)
         .env("DBX_E2E_DIR", &shots)
         .env("DBX_CHROMIUM", &browser)
         .output()
@@ -103,7 +112,7 @@ async fn studio_in_chromium(backend: Backend) {
         .lines()
         .find_map(|l| l.strip_prefix("# pass "))
         .and_then(|n| n.trim().parse::<u32>().ok());
-    assert_eq!(passed, Some(7), "every browser test ran:\n{report}");
+    assert_eq!(passed, Some(8), "every browser test ran:\n{report}");
 
     // The row the browser edited, as the REST API sees it now.
     let (status, body) =

@@ -45,9 +45,14 @@ export function App() {
     return <Login refusal={attempt > 0 ? error.message : null} onToken={(t) => { saveToken(t); retry(); }} />;
   }
 
-  const fallbackKind = adapters.find((a) => a.default)?.kind ?? adapters[0]?.kind ?? "sqlite";
+  const defaultKind = adapters.find((a) => a.default)?.kind ?? adapters[0]?.kind ?? "sqlite";
+  // Where to start: the default adapter's root database, or, for a token limited to some
+  // tenants, the first of them.
+  const rootReadable = session.read_everything || session.databases.some((d) => d.name === "default");
+  const firstTenant = session.databases.find((d) => d.name !== "default")?.name;
+  const startDb = rootReadable || !firstTenant ? defaultKind : `${defaultKind}.${firstTenant}`;
   const [section, ...rest] = route;
-  const db = section === "db" && rest[0] ? rest[0] : fallbackKind;
+  const db = section === "db" && rest[0] ? rest[0] : startDb;
   const kind = db.split(".")[0];
   const page = () => {
     switch (section) {
@@ -60,7 +65,7 @@ export function App() {
       case "health":
         return <HealthPage />;
       default:
-        go("db", fallbackKind);
+        go("db", startDb);
         return null;
     }
   };
