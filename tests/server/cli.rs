@@ -102,3 +102,93 @@ async fn config_schema_and_check() {
         assert!(help.contains(command), "{help}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_its_settings_from_the_server_table() {
+    use serde_json::json;
+
+    use crate::{Served, http, http_as};
+
+    let db = Db::new(Backend::Sqlite).await;
+    stdout(&db.run(&["token", "keygen"]));
+    let token = stdout(&db.run(&[
+        "token",
+        "create",
+        "--key",
+        "dbx-auth.key",
+        "--role",
+        "admin",
+    ]));
+    let config = db.dir.path().join("dbx.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[server]\nauth-keys = \"dbx-auth.key.pub\"\nmax-changes = 2\n");
+    std::fs::write(&config, &text).unwrap();
+    let checked = stdout(&db.run(&["config", "check", "dbx.toml"]));
+    assert!(
+        checked.contains("with the keys in dbx-auth.key.pub"),
+        "{checked}"
+    );
+
+    let three = json!({"changes": [
+        {"table": "t", "op": "insert", "values": {"id": 1}},
+        {"table": "t", "op": "insert", "values": {"id": 2}},
+        {"table": "t", "op": "insert", "values": {"id": 3}},
+    ]});
+    {
+        let server = Served::start(&db, &[]);
+        let api = format!("{}/api/databases/sqlite", server.base);
+        // The keys come from the file: no token, no entry.
+        let (status, _) = http("GET", &format!("{api}/tables"), None).await;
+        assert_eq!(status, 401);
+        let (status, out) = http_as(
+            "POST",
+            &format!("{api}/changes"),
+            Some(token.trim()),
+            Some(three.clone()),
+        )
+        .await;
+        assert_eq!(status, 400, "{out}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("the limit is 2"),
+            "{out}"
+        );
+    }
+    {
+        // The command line wins over the file.
+        let server = Served::start(&db, &["--max-changes", "5"]);
+        let api = format!("{}/api/databases/sqlite", server.base);
+        let (status, out) = http_as(
+            "POST",
+            &format!("{api}/sql"),
+            Some(token.trim()),
+            Some(json!({"sql": "CREATE TABLE t (id INTEGER PRIMARY KEY)"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{out}");
+        let (status, out) = http_as(
+            "POST",
+            &format!("{api}/changes"),
+            Some(token.trim()),
+            Some(three),
+        )
+        .await;
+        assert_eq!(status, 200, "{out}");
+    }
+
+    // A bad address in the file is named, with the form it should take.
+    std::fs::write(
+        &config,
+        text.replace("[server]\n", "[server]\nlisten = \"localhost\"\n"),
+    )
+    .unwrap();
+    let out = db.run(&["serve"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("server.listen = \"localhost\"") && stderr.contains("127.0.0.1:8080"),
+        "{stderr}"
+    );
+}

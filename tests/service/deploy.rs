@@ -77,6 +77,11 @@ fn the_chart_probes_health_and_mounts_the_generated_config() {
         deployment.contains("secretKeyRef"),
         "secrets are referenced, never inlined"
     );
+    assert!(
+        deployment.contains("DBX_AUTH_KEYS_FILE")
+            && deployment.contains("secretName: {{ .Values.authKeys.secretName }}"),
+        "the auth keys come from a Secret, so that the pod may listen on 0.0.0.0"
+    );
     let configmap = std::fs::read_to_string(templates.join("configmap.yaml")).unwrap();
     assert!(configmap.contains("toToml .Values.config"));
 }

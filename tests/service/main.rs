@@ -47,6 +47,7 @@ async fn service_in(
     let config = DbxConfig {
         data_dir: dir.to_path_buf(),
         adapters: vec![AdapterConfig::Sqlite(sqlite)],
+        ..DbxConfig::default()
     };
     let mut config = config;
     config.validate().unwrap();
@@ -366,6 +367,7 @@ async fn a_libsql_adapter_serves_its_root_and_namespaced_tenants() {
     let mut config = DbxConfig {
         data_dir: dir.path().to_path_buf(),
         adapters: vec![AdapterConfig::Libsql(libsql)],
+        ..DbxConfig::default()
     };
     config.validate().unwrap();
     let service = DatabaseService::open(&config).await.unwrap();

@@ -85,6 +85,14 @@ pub fn values_schema() -> Value {
             },
             "secrets": {"type": "array", "items": secret_ref, "default": [],
                 "description": "Passwords and tokens from existing Secrets; reference them in config as ${VAR}."},
+            "authKeys": {
+                "type": "object", "additionalProperties": false,
+                "description": "The Ed25519 public keys that sign tokens, from an existing Secret. The chart listens on 0.0.0.0, which dbx allows only with keys.",
+                "properties": {
+                    "secretName": {"type": "string", "default": "", "description": "The Secret holding the public keys (`dbx token keygen` writes dbx-auth.key.pub)."},
+                    "key": {"type": "string", "default": "dbx-auth.key.pub", "description": "The Secret's key that holds them."}
+                }
+            },
             "resources": {"type": "object", "default": {}, "description": "Pod resources, as Kubernetes takes them."},
             "config": {"$ref": "#/definitions/DbxConfig"}
         },

@@ -174,10 +174,15 @@ pub(super) fn config(cli: &Cli, args: &ConfigArgs) -> Result<ExitCode> {
                 })
                 .collect();
             println!(
-                "{}: valid; adapters: {}; data-dir: {}",
+                "{}: valid; adapters: {}; data-dir: {}; serve listens on {} {}",
                 file.display(),
                 kinds.join(", "),
-                config.data_dir.display()
+                config.data_dir.display(),
+                config.server.listen,
+                config.server.auth_keys.as_ref().map_or_else(
+                    || "without tokens".to_owned(),
+                    |keys| format!("with the keys in {}", keys.display())
+                ),
             );
         }
     }

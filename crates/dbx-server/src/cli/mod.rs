@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use dbx_core::AdapterKind;
-use dbx_service::{DatabaseService, Overrides};
+use dbx_service::{DatabaseService, DbxConfig, Overrides};
 
 /// dbx: one database layer for SQLite, PostgreSQL, MySQL/MariaDB and libSQL.
 #[derive(Debug, Parser)]
@@ -83,20 +83,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Loads the configuration with the global options and opens its databases.
-pub(crate) async fn open_service(
-    cli: &Cli,
-    adapter: Option<AdapterKind>,
-) -> Result<Arc<DatabaseService>> {
+pub(crate) fn load_config(cli: &Cli, adapter: Option<AdapterKind>) -> Result<DbxConfig> {
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         default_adapter: adapter,
     };
-    let config = dbx_service::config::load(
+    dbx_service::config::load(
         cli.config.as_deref(),
         &|name| std::env::var(name).ok(),
         &overrides,
     )
-    .context("loading the configuration")?;
+    .context("loading the configuration")
+}
+
+pub(crate) async fn open_service(
+    cli: &Cli,
+    adapter: Option<AdapterKind>,
+) -> Result<Arc<DatabaseService>> {
+    let config = load_config(cli, adapter)?;
     DatabaseService::open(&config)
         .await
         .context("opening the databases")

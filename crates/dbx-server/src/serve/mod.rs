@@ -30,37 +30,41 @@ use clap::Args;
 use dbx_hrana::ServerState;
 use dbx_service::DatabaseService;
 
-use crate::cli::{Cli, init_logging, open_service};
+use crate::cli::{Cli, init_logging, load_config};
 
 /// Options of `dbx serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address to listen on. Without JWT keys only a loopback address is allowed.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    /// The address to listen on [config: server.listen; default 127.0.0.1:8080]. Without
+    /// keys only a loopback address is allowed.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
 
     /// Which configured adapter Hrana clients reach (the default one otherwise); its tenants
     /// are the Hrana namespaces.
     #[arg(long, value_name = "KIND")]
     adapter: Option<dbx_core::AdapterKind>,
 
-    /// The migrations directory whose status `/api/databases/{db}/migrations` reports.
-    #[arg(long, value_name = "DIR", default_value = "migrations")]
-    migrations: PathBuf,
+    /// The migrations directory whose status `/api/databases/{db}/migrations` reports
+    /// [config: server.migrations; default ./migrations].
+    #[arg(long, value_name = "DIR")]
+    migrations: Option<PathBuf>,
 
     /// Ed25519 public keys (PEM, or one raw base64 key) that sign access tokens, for Hrana
-    /// and REST alike. With keys, every request needs a token and any address may be used.
+    /// and REST alike [config: server.auth-keys]. With keys, every request needs a token and
+    /// any address may be used.
     #[arg(long, value_name = "FILE", env = "DBX_AUTH_KEYS_FILE")]
     auth_keys: Option<PathBuf>,
 
     /// The most row writes one `POST /api/databases/{db}/changes` request may carry (they
-    /// run in one transaction).
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    max_changes: usize,
+    /// run in one transaction) [config: server.max-changes; default 1000].
+    #[arg(long, value_name = "N")]
+    max_changes: Option<usize>,
 
-    /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    shutdown_timeout: u64,
+    /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C
+    /// [config: server.shutdown-timeout; default 10].
+    #[arg(long, value_name = "SECS")]
+    shutdown_timeout: Option<u64>,
 }
 
 /// What the handlers share.
@@ -152,7 +156,22 @@ async fn stop_signal() {
 
 pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
     init_logging("warn,dbx_server=info,dbx_migrate=info");
-    let auth = match &args.auth_keys {
+    let config = load_config(cli, args.adapter)?;
+    // The command line (and DBX_AUTH_KEYS_FILE) over the file's [server] table.
+    let server = &config.server;
+    let listen = match args.listen {
+        Some(addr) => addr,
+        None => server.listen_addr()?,
+    };
+    let migrations_dir = args
+        .migrations
+        .clone()
+        .unwrap_or_else(|| server.migrations.clone());
+    let max_changes = args.max_changes.unwrap_or(server.max_changes);
+    let shutdown_timeout = args
+        .shutdown_timeout
+        .map_or(server.shutdown_timeout, Duration::from_secs);
+    let auth = match args.auth_keys.as_ref().or(server.auth_keys.as_ref()) {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the auth keys file {}", path.display()))?;
@@ -163,14 +182,16 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    if auth.is_none() && !args.listen.ip().is_loopback() {
+    if auth.is_none() && !listen.ip().is_loopback() {
         bail!(
-            "refusing to listen on {} without authentication: pass --auth-keys FILE (made by \
-             `dbx token keygen`), or listen on a loopback address such as 127.0.0.1",
-            args.listen
+            "refusing to listen on {listen} without authentication: pass --auth-keys FILE (or set \
+             server.auth-keys; `dbx token keygen` makes the keys), or listen on a loopback \
+             address such as 127.0.0.1"
         );
     }
-    let service = open_service(cli, args.adapter).await?;
+    let service = DatabaseService::open(&config)
+        .await
+        .context("opening the databases")?;
     let kind = args.adapter.unwrap_or_else(|| service.default_kind());
     let hrana = ServerState::with_tenants(
         service.root(Some(kind))?,
@@ -184,13 +205,13 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         service: service.clone(),
         hrana,
         http: metrics::HttpMetrics::default(),
-        migrations_dir: args.migrations.clone(),
+        migrations_dir,
         auth,
-        max_changes: args.max_changes,
+        max_changes,
     });
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     print_urls(addr, kind);
 
@@ -200,7 +221,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         tracing::info!("stopping: no new connections; waiting for requests in flight");
         let _ = stopping_tx.send(true);
     });
-    let bound = Duration::from_secs(args.shutdown_timeout);
+    let bound = shutdown_timeout;
     let mut stopping = stopping_rx;
     let outcome = tokio::select! {
         served = server => served.context("serving"),

@@ -24,6 +24,8 @@ pub struct DbxConfig {
     /// The adapters, at most one of each kind, exactly one of them the default.
     /// Empty means one SQLite adapter in `data-dir`.
     pub adapters: Vec<AdapterConfig>,
+    /// `dbx serve`: where it listens and how it checks tokens. Its command-line options win.
+    pub server: ServerConfig,
 }
 
 impl Default for DbxConfig {
@@ -31,6 +33,61 @@ impl Default for DbxConfig {
         Self {
             data_dir: PathBuf::from("./dbx-data"),
             adapters: Vec::new(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+/// `dbx serve`'s settings. Relative paths are relative to the working directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The address to listen on, `host:port`. Without `auth-keys` only a loopback address is
+    /// allowed.
+    ///
+    /// Default: `127.0.0.1:8080`.
+    pub listen: String,
+    /// A file of Ed25519 public keys (PEM, or one raw base64 key) that sign access tokens, for
+    /// Hrana, REST and the Studio alike. With keys every request needs a token.
+    ///
+    /// Default: none (no tokens; loopback only).
+    pub auth_keys: Option<PathBuf>,
+    /// The migrations directory whose status the REST API and the Studio report.
+    ///
+    /// Default: `migrations`.
+    pub migrations: PathBuf,
+    /// How long requests in flight get to finish after SIGTERM or Ctrl-C.
+    ///
+    /// Default: `10s`.
+    #[serde(with = "dbx_core::serde_duration::plain")]
+    #[schemars(with = "String")]
+    pub shutdown_timeout: Duration,
+    /// The most row writes one `POST /api/databases/{db}/changes` request may carry.
+    ///
+    /// Default: 1000.
+    pub max_changes: usize,
+}
+
+impl ServerConfig {
+    /// `listen` as a socket address.
+    pub fn listen_addr(&self) -> Result<std::net::SocketAddr> {
+        self.listen.parse().map_err(|_| {
+            Error::Config(format!(
+                "server.listen = {:?} is not an IP address and port; write it like \"127.0.0.1:8080\" or \"[::1]:8080\"",
+                self.listen
+            ))
+        })
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            auth_keys: None,
+            migrations: PathBuf::from("migrations"),
+            shutdown_timeout: Duration::from_secs(10),
+            max_changes: 1000,
         }
     }
 }
@@ -264,6 +321,7 @@ impl DbxConfig {
 
     /// Each kind at most once, exactly one default (implied when there is one adapter).
     pub fn validate(&mut self) -> Result<()> {
+        self.server.listen_addr()?;
         for (i, a) in self.adapters.iter().enumerate() {
             if let Some(j) = self.adapters[..i].iter().position(|b| b.kind() == a.kind()) {
                 return Err(Error::Config(format!(
