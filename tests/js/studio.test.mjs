@@ -134,6 +134,22 @@ test("the SQL editor runs a query, shows the grid and keeps a history", async ()
   assert.match(await page.getByTestId("error").textContent(), /syntax/i);
   const history = page.getByTestId("history");
   assert.equal(await history.locator("li").count(), 2);
+  // Completion knows the tables' columns (after `table.`).
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type("SELECT users.sco");
+  await page.locator(".cm-tooltip-autocomplete").getByText("score").waitFor();
+  await page.keyboard.press("Escape");
+  // With a selection, only the selection runs.
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type("SELECT 42 AS answer");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type("SELEC broken");
+  await page.keyboard.press("ControlOrMeta+Home");
+  await page.keyboard.press("Shift+End");
+  await page.keyboard.press("Control+Enter");
+  await result.getByText("1 row").waitFor();
+  assert.deepEqual(await result.locator("tbody td").allTextContents(), ["42"]);
   await history.getByRole("button", { name: /SELECT id, name FROM users/ }).click();
   assert.match(await editor.textContent(), /SELECT id, name FROM users WHERE id <= 3/);
   await page.getByRole("button", { name: "Run" }).click();

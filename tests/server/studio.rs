@@ -135,3 +135,94 @@ async fn studio_in_chromium(backend: Backend) {
 }
 
 crate::per_backend!(studio_in_chromium_on, studio_in_chromium);
+
+/// One GET with the given request headers; the status, response headers and raw body.
+async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, hyper_014::HeaderMap, Vec<u8>) {
+    let mut request = hyper_014::Request::get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = hyper_014::Client::new()
+        .request(request.body(hyper_014::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = hyper_014::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    (status, headers, body.to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_studio_is_served_from_the_binary() {
+    use std::io::Read as _;
+
+    let db = Db::new(Backend::Sqlite).await;
+    let server = Served::start(&db, &[]);
+    let studio = format!("{}/studio", server.base);
+
+    let (status, headers, _) = get(&studio, &[]).await;
+    assert_eq!(
+        (status, &headers["location"]),
+        (
+            308,
+            &"/studio/"
+                .parse::<hyper_014::header::HeaderValue>()
+                .unwrap()
+        )
+    );
+    let (status, headers, page) = get(&format!("{studio}/"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-cache");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let page = String::from_utf8(page).unwrap();
+    // A deep link reloads into the app itself.
+    let (status, _, deep) = get(&format!("{studio}/db/sqlite/table/users"), &[]).await;
+    assert_eq!(
+        (status, String::from_utf8(deep).unwrap()),
+        (200, page.clone())
+    );
+
+    let script = page
+        .split('"')
+        .find(|part| part.starts_with("/studio/assets/") && part.ends_with(".js"))
+        .unwrap_or_else(|| panic!("no script in {page}"));
+    let url = format!("{}{script}", server.base);
+    let (status, headers, plain) = get(&url, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(!headers.contains_key("content-encoding"));
+    let (_, headers, zipped) = get(&url, &[("accept-encoding", "br, gzip")]).await;
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert!(
+        zipped.len() * 2 < plain.len(),
+        "{} vs {}",
+        zipped.len(),
+        plain.len()
+    );
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(zipped.as_slice())
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain);
+    let (_, headers, _) = get(&url, &[("accept-encoding", "gzip;q=0, identity")]).await;
+    assert!(
+        !headers.contains_key("content-encoding"),
+        "q=0 refuses gzip"
+    );
+
+    let (status, _, body) = get(&format!("{studio}/assets/missing.js"), &[]).await;
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("open /studio/"));
+}

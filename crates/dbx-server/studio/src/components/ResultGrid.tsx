@@ -21,7 +21,7 @@ export function ResultGrid({ result, ms }: { result: QueryResult; ms: number }) 
           <table class="grid">
             <thead><tr>{result.columns.map((c) => <th>{c}</th>)}</tr></thead>
             <tbody>
-              {result.rows.map((row) => <tr>{row.map((v) => <td class={v === null ? "null" : ""}>{display(v)}</td>)}</tr>)}
+              {result.rows.map((row) => <tr>{row.map((v) => <td class={v === null ? "null" : ""} title={display(v)}>{display(v)}</td>)}</tr>)}
             </tbody>
           </table>
         </div>

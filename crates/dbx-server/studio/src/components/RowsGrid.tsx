@@ -109,6 +109,7 @@ export function RowsGrid({ db, schema, writable }: { db: string; schema: TableSc
       <FilterBar columns={columns} filters={query.filters} onChange={(filters) => setQuery({ ...query, filters, offset: 0 })} />
       <div class="toolbar">
         {page && <Pager page={page} onPage={(offset, limit) => setQuery({ ...query, offset, limit })} />}
+        <button class="secondary" onClick={() => setReload((n) => n + 1)} title="Read this page again">Refresh</button>
         <button onClick={() => exportAll("csv")} disabled={!!busy}>Export CSV</button>
         <button onClick={() => exportAll("json")} disabled={!!busy}>Export JSON</button>
         <button onClick={() => setInserts([...inserts, {}])} disabled={!editable}>Add row</button>
@@ -159,7 +160,7 @@ export function RowsGrid({ db, schema, writable }: { db: string; schema: TableSc
                       );
                     }
                     return (
-                      <td class={`${c in edited ? "changed" : ""} ${value === null ? "null" : ""}`}
+                      <td class={`${c in edited ? "changed" : ""} ${value === null ? "null" : ""}`} title={display(value)}
                         onDblClick={() => { if (editable && key && typeof value !== "object") setEditing({ id, key, column: c, text: value === null ? "" : String(value) }); }}>
                         {display(value)}
                       </td>

@@ -8,6 +8,7 @@ import { MySQL, PostgreSQL, SQLite, sql } from "@codemirror/lang-sql";
 
 const DIALECTS = { sqlite: SQLite, libsql: SQLite, postgres: PostgreSQL, mysql: MySQL } as const;
 
+// `get` is what to run: the selection when there is one, else the whole text.
 export interface EditorHandle { get: () => string; set: (text: string) => void }
 
 export function SqlEditor({ kind, tables, initial, onRun, handle }: {
@@ -38,7 +39,10 @@ export function SqlEditor({ kind, tables, initial, onRun, handle }: {
     });
     view.current = editor;
     handle.current = {
-      get: () => editor.state.doc.toString(),
+      get: () => {
+        const { from, to } = editor.state.selection.main;
+        return from === to ? editor.state.doc.toString() : editor.state.sliceDoc(from, to);
+      },
       set: (text) => editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: text } }),
     };
     return () => editor.destroy();

@@ -9,6 +9,7 @@ import { canWrite } from "../App";
 interface HistoryEntry { sql: string; db: string; at: string; ok: boolean }
 const HISTORY_KEY = "dbx-studio-history";
 const HISTORY_SIZE = 50;
+const COMPLETION_TABLES = 50;
 
 function loadHistory(): HistoryEntry[] {
   try {
@@ -32,11 +33,23 @@ export function SqlPage({ db, session }: { db: string; session: Session }) {
   }, []);
 
   useEffect(() => {
-    // Names for completion: tables now, their columns as they are looked up.
-    api.tables(db).then((t) => setTables(Object.fromEntries(t.tables.map((x) => [x.name, []])))).catch(() => setTables({}));
+    // Names for completion: the tables at once, then their columns (for up to
+    // COMPLETION_TABLES tables, so a database with thousands costs no flood of requests).
+    let current = true;
+    api.tables(db).then(async (t) => {
+      const names: Record<string, string[]> = Object.fromEntries(t.tables.map((x) => [x.name, []]));
+      if (current) setTables(names);
+      const described = await Promise.all(
+        t.tables.slice(0, COMPLETION_TABLES).map((x) => api.table(db, x.name).catch(() => null)),
+      );
+      for (const schema of described) if (schema) names[schema.name] = schema.columns.map((c) => c.name);
+      if (current) setTables({ ...names });
+    }).catch(() => setTables({}));
+    return () => { current = false; };
   }, [db]);
 
   const run = async () => {
+    // The selection when there is one, as in most SQL editors; else the whole text.
     const sql = editor.current?.get().trim() ?? "";
     if (!sql || running) return;
     setRunning(true);
@@ -65,7 +78,7 @@ export function SqlPage({ db, session }: { db: string; session: Session }) {
         {SqlEditor && <SqlEditor kind={db.split(".")[0]} tables={tables} initial={history.find((h) => h.db === db)?.sql ?? "SELECT 1"} onRun={run} handle={editor} />}
         <div class="toolbar">
           <button onClick={run} disabled={running}>{running ? "Running…" : "Run"}</button>
-          <span class="muted">Ctrl+Enter runs. One statement at a time, on <code>{db}</code>{!canWrite(session, db) && " (read-only token: writes are refused)"}.</span>
+          <span class="muted">Ctrl+Enter runs the selection, or everything. One statement at a time, on <code>{db}</code>{!canWrite(session, db) && " (read-only token: writes are refused)"}.</span>
         </div>
         <ErrorBox error={error} />
         {result && <ResultGrid result={result.result} ms={result.ms} />}
