@@ -1,15 +1,9 @@
 //! The npm clients (installed by `cargo xtask test` into tests/js) against a dbx server.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use dbx_hrana::Config;
+use dbx_tests::node::run_node_test;
 
 use crate::libsql_client::{Running, start_with};
-
-fn js_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/js"))
-}
 
 /// Runs one `node --test` file against a fresh server and fails with node's report.
 async fn run_node(file: &str) {
@@ -32,46 +26,15 @@ async fn run_node_env(
     backend: &'static str,
     env: Vec<(&'static str, String)>,
 ) {
-    assert!(
-        js_dir().join("node_modules/@libsql/client").is_dir(),
-        "the npm clients are not installed: run `cargo xtask test`, or `npm ci` in tests/js"
-    );
-    let url = server.url.clone();
+    let mut env = env;
+    env.push(("DBX_HRANA_URL", server.url.clone()));
+    env.push(("DBX_HRANA_BACKEND", backend.to_owned()));
     let script = file.to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("--test")
-            .arg(&script)
-            .current_dir(js_dir())
-            .env("DBX_HRANA_URL", url)
-            .env("DBX_HRANA_BACKEND", backend)
-            .envs(env)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs (install Node.js 20 or newer)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "node --test {file} failed:\n{report}");
-    // A run that executed nothing must not pass.
-    let passed = report
-        .lines()
-        .find_map(|l| l.strip_prefix("# pass "))
-        .and_then(|n| n.trim().parse::<u32>().ok())
-        .unwrap_or(0);
-    let failed = report
-        .lines()
-        .find_map(|l| l.strip_prefix("# fail "))
-        .and_then(|n| n.trim().parse::<u32>().ok());
-    assert!(
-        passed > 0 && failed == Some(0),
-        "node ran no test, or some failed:\n{report}"
-    );
+    let passed = tokio::task::spawn_blocking(move || run_node_test(&script, &env))
+        .await
+        .unwrap();
     eprintln!("node --test {file} on {backend}: {passed} passed");
+    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

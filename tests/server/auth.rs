@@ -4,15 +4,7 @@
 use serde_json::json;
 
 use crate::support::{Backend, Db, describe};
-use crate::{Served, http_as as call};
-
-fn token(db: &Db, args: &[&str]) -> String {
-    let mut all = vec!["token", "create", "--key", "dbx-auth.key"];
-    all.extend_from_slice(args);
-    let out = db.run(&all);
-    assert!(out.status.success(), "{}", describe(&out));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+use crate::{Served, http_as as call, token};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_and_tenant_scopes_are_enforced() {

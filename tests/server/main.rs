@@ -71,6 +71,15 @@ impl Drop for Served {
     }
 }
 
+/// `dbx token create --key dbx-auth.key <args>` in `db`'s directory: a signed token.
+pub(crate) fn token(db: &Db, args: &[&str]) -> String {
+    let mut all = vec!["token", "create", "--key", "dbx-auth.key"];
+    all.extend_from_slice(args);
+    let out = db.run(&all);
+    assert!(out.status.success(), "{}", support::describe(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// One HTTP request; returns the status and the body (JSON when it parses, else a string).
 pub(crate) async fn http(method: &str, url: &str, body: Option<Json>) -> (u16, Json) {
     http_as(method, url, None, body).await

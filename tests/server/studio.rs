@@ -2,20 +2,13 @@
 //! playwright-core against a `dbx serve` with keys, and saves screenshots to `target/e2e/`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::json;
 
-use crate::support::{Backend, Db, describe};
-use crate::{Served, http, http_as};
+use dbx_tests::node::run_node_test;
 
-fn token(db: &Db, args: &[&str]) -> String {
-    let mut all = vec!["token", "create", "--key", "dbx-auth.key"];
-    all.extend_from_slice(args);
-    let out = db.run(&all);
-    assert!(out.status.success(), "{}", describe(&out));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+use crate::support::{Backend, Db, describe};
+use crate::{Served, http, http_as, token};
 
 fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -82,37 +75,17 @@ async fn studio_in_chromium(backend: Backend) {
     );
 
     let shots = workspace_root().join("target/e2e").join(kind);
-    let js = workspace_root().join("tests/js");
-    assert!(
-        js.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed: run `cargo xtask test`, or `npm ci` in tests/js"
-    );
-    let out = Command::new("node")
-        .args(["--test", "--test-concurrency=1", "studio.test.mjs"])
-        .current_dir(&js)
-        .env("DBX_URL", &server.base)
-        .env("DBX_DB", kind)
-        .env("DBX_ADMIN_TOKEN", &admin)
-        .env("DBX_RO_TOKEN", &read_only)
-        .env("DBX_SCOPED_TOKEN", &scoped)
-        .env("DBX_E2E_DIR", &shots)
-        .env("DBX_CHROMIUM", &browser)
-        .output()
-        .expect("node runs (install Node.js 20 or newer)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "the Studio's browser tests failed:\n{report}"
-    );
-    let passed = report
-        .lines()
-        .find_map(|l| l.strip_prefix("# pass "))
-        .and_then(|n| n.trim().parse::<u32>().ok());
-    assert_eq!(passed, Some(8), "every browser test ran:\n{report}");
+    let env = [
+        ("DBX_URL", server.base.clone()),
+        ("DBX_DB", kind.to_owned()),
+        ("DBX_ADMIN_TOKEN", admin.clone()),
+        ("DBX_RO_TOKEN", read_only),
+        ("DBX_SCOPED_TOKEN", scoped),
+        ("DBX_E2E_DIR", shots.display().to_string()),
+        ("DBX_CHROMIUM", browser.display().to_string()),
+    ];
+    let passed = run_node_test("studio.test.mjs", &env);
+    assert_eq!(passed, 8, "every browser test ran");
 
     // The row the browser edited, as the REST API sees it now.
     let (status, body) =

@@ -12,6 +12,7 @@ mod harness;
 pub mod hrana_server;
 pub mod isolation;
 pub mod jwt;
+pub mod node;
 pub mod servers;
 pub mod types_doc;
 

@@ -210,16 +210,21 @@ pub(super) async fn apply(target: &mut Target<'_>, planned: Planned) -> ApiResul
     })
 }
 
-/// The adapter and schema a single row write needs.
-async fn prepare(
+/// How a write is turned into SQL: [`plan_insert`], [`plan_update`] or [`plan_delete`].
+type Plan = fn(&TableSchema, Dialect, &RowWrite) -> ApiResult<Planned>;
+
+/// One row write on the pool, after checking that the caller may write `db`.
+async fn write_one(
     app: &App,
     caller: &Caller,
-    db: &str,
-    table: &str,
-) -> ApiResult<(Arc<dyn Adapter>, TableSchema)> {
-    let adapter = database(app, caller, db, Need::Write).await?;
-    let schema = adapter.table(table).await?;
-    Ok((adapter, schema))
+    (db, table): (String, String),
+    body: &RowWrite,
+    plan: Plan,
+) -> ApiResult<WriteResult> {
+    let adapter = database(app, caller, &db, Need::Write).await?;
+    let schema = adapter.table(&table).await?;
+    let planned = plan(&schema, adapter.kind().dialect(), body)?;
+    apply(&mut Target::Pool(&*adapter), planned).await
 }
 
 /// Inserts one row.
@@ -229,12 +234,10 @@ async fn prepare(
 pub(crate) async fn insert(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path((db, table)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Json(body): Json<RowWrite>,
 ) -> ApiResult<(StatusCode, Json<WriteResult>)> {
-    let (adapter, schema) = prepare(&app, &caller, &db, &table).await?;
-    let planned = plan_insert(&schema, adapter.kind().dialect(), &body)?;
-    let result = apply(&mut Target::Pool(&*adapter), planned).await?;
+    let result = write_one(&app, &caller, path, &body, plan_insert).await?;
     Ok((StatusCode::CREATED, Json(result)))
 }
 
@@ -245,12 +248,12 @@ pub(crate) async fn insert(
 pub(crate) async fn update(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path((db, table)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Json(body): Json<RowWrite>,
 ) -> ApiResult<Json<WriteResult>> {
-    let (adapter, schema) = prepare(&app, &caller, &db, &table).await?;
-    let planned = plan_update(&schema, adapter.kind().dialect(), &body)?;
-    Ok(Json(apply(&mut Target::Pool(&*adapter), planned).await?))
+    Ok(Json(
+        write_one(&app, &caller, path, &body, plan_update).await?,
+    ))
 }
 
 /// Deletes the row with the given primary key.
@@ -260,10 +263,10 @@ pub(crate) async fn update(
 pub(crate) async fn remove(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path((db, table)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Json(body): Json<RowWrite>,
 ) -> ApiResult<Json<WriteResult>> {
-    let (adapter, schema) = prepare(&app, &caller, &db, &table).await?;
-    let planned = plan_delete(&schema, adapter.kind().dialect(), &body)?;
-    Ok(Json(apply(&mut Target::Pool(&*adapter), planned).await?))
+    Ok(Json(
+        write_one(&app, &caller, path, &body, plan_delete).await?,
+    ))
 }
