@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::util::{npm_ci, project_root, run as run_cmd};
+use crate::util::{npm_install_locked, project_root, run as run_cmd};
 
 fn studio_dir() -> PathBuf {
     project_root().join("crates/dbx-server/studio")
@@ -26,7 +26,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 /// Type-checks the sources and builds the bundle into `out`.
 fn build(out: &Path) -> Result<()> {
     let dir = studio_dir();
-    npm_ci(&dir)?;
+    npm_install_locked(&dir)?;
     run_cmd(
         Command::new("npx")
             .args(["tsc", "--noEmit"])

@@ -35,6 +35,18 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
 
 /// `npm ci` in `dir` from its committed lockfile, unless node_modules is newer than the lock.
 pub(crate) fn npm_ci(dir: &Path) -> Result<()> {
+    npm_install(dir, "ci")
+}
+
+/// `npm install` in `dir`, which installs the lockfile's versions and leaves it unchanged.
+/// For lockfiles `npm ci` refuses here: the registry this project reaches lacks some
+/// platforms' optional packages (rollup's Android and macOS builds, say), which npm then
+/// leaves out of the lockfile and `npm ci` insists on finding there.
+pub(crate) fn npm_install_locked(dir: &Path) -> Result<()> {
+    npm_install(dir, "install")
+}
+
+fn npm_install(dir: &Path, command: &str) -> Result<()> {
     let installed = dir.join("node_modules/.package-lock.json");
     let lock = dir.join("package-lock.json");
     let fresh = match (std::fs::metadata(&installed), std::fs::metadata(&lock)) {
@@ -45,11 +57,11 @@ pub(crate) fn npm_ci(dir: &Path) -> Result<()> {
         return Ok(());
     }
     run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
+        .args([command, "--no-audit", "--no-fund"])
         .current_dir(dir))
     .with_context(|| {
         format!(
-            "npm ci in {} failed: Node.js 20+ and npm are needed (apt-get install nodejs npm)",
+            "npm {command} in {} failed: Node.js 20+ and npm are needed (apt-get install nodejs npm)",
             dir.display()
         )
     })
