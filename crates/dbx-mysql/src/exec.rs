@@ -75,7 +75,7 @@ pub(crate) async fn run(conn: &mut MyConn, p: &Prepared) -> Result<ResultSet> {
     run_pending(conn).await?;
     let stmt = match conn.prepare(&p.sql).await {
         Ok(stmt) => stmt,
-        Err(e) => return Err(conn.fail(e)),
+        Err(e) => return Err(failed(conn, e).await),
     };
     let params: Vec<mysql_async::Value> = p.args.iter().cloned().map(to_mysql).collect();
     let params = if params.is_empty() {
@@ -95,7 +95,7 @@ pub(crate) async fn run(conn: &mut MyConn, p: &Prepared) -> Result<ResultSet> {
     .await;
     let (driver_columns, raw_rows, rows_affected, last_insert_id) = match outcome {
         Ok(parts) => parts,
-        Err(e) => return Err(conn.fail(e)),
+        Err(e) => return Err(failed(conn, e).await),
     };
     let columns: Arc<[Column]> = driver_columns
         .iter()
@@ -138,8 +138,20 @@ pub(crate) async fn control(conn: &mut MyConn, sql: &str) -> Result<()> {
     run_pending(conn).await?;
     match conn.conn.query_drop(sql).await {
         Ok(()) => Ok(()),
-        Err(e) => Err(conn.fail(e)),
+        Err(e) => Err(failed(conn, e).await),
     }
+}
+
+/// Converts a statement's error, and refreshes what [`in_transaction`] reads. An error
+/// packet carries no status flags, so after one the driver keeps no word on whether a
+/// transaction is open (a failed statement ends none); `DO 0`, a no-op, brings an OK packet
+/// that does. Only failures pay for the extra round trip.
+async fn failed(conn: &mut MyConn, err: mysql_async::Error) -> dbx_core::Error {
+    let err = conn.fail(err);
+    if !conn.is_broken() {
+        let _ = conn.conn.query_drop("DO 0").await;
+    }
+    err
 }
 
 /// Describes `sql` from the server's prepare: parameters in dbx's placeholder labels, result

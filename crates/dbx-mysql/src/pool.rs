@@ -44,6 +44,11 @@ impl MyConn {
         crate::error::map_err(err)
     }
 
+    /// Whether a fatal error made this connection unusable.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken || self.conn.is_disconnected()
+    }
+
     /// A prepared statement for `sql` in the current database.
     pub(crate) async fn prepare(&mut self, sql: &str) -> Result<Statement, mysql_async::Error> {
         let db = match &self.database {

@@ -65,6 +65,7 @@ macro_rules! conformance_tests {
                 dropped_session_rolls_back_and_frees_writers,
                 session_transaction_api,
                 session_batch_is_atomic,
+                a_failed_statement_leaves_the_transaction_open,
             }
             tenants {
                 create_list_delete,

@@ -98,3 +98,24 @@ pub async fn session_batch_is_atomic<H: Harness>(h: &H) {
     conn.execute("COMMIT".into()).await.unwrap();
     assert_eq!(names(&*db).await, ["kept"]);
 }
+
+pub async fn a_failed_statement_leaves_the_transaction_open<H: Harness>(h: &H) {
+    let db = items(h).await;
+    let mut conn = db.connection().await.unwrap();
+    conn.execute("BEGIN".into()).await.unwrap();
+    conn.execute(insert("before")).await.unwrap();
+    // A constraint error (at execution) and a syntax error (at prepare) end no transaction,
+    // and the session must still say so: MySQL's error packets carry no status flags.
+    let err = conn
+        .execute(Statement::new("INSERT INTO items (name) VALUES (NULL)"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotNullViolation);
+    assert!(!conn.is_autocommit(), "after a constraint error");
+    let err = conn.execute("SELEC nonsense".into()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SyntaxError);
+    assert!(!conn.is_autocommit(), "after a syntax error");
+    conn.execute("ROLLBACK".into()).await.unwrap();
+    assert!(conn.is_autocommit());
+    assert!(names(&*db).await.is_empty());
+}
