@@ -10,6 +10,7 @@ mod changes;
 mod cli;
 mod openapi;
 mod routes;
+mod script;
 mod shutdown;
 mod studio;
 

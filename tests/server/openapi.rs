@@ -218,6 +218,18 @@ async fn responses_match(backend: Backend) {
         ),
         (
             "POST",
+            "/api/databases/{db}/script",
+            format!("{db_url}/script"),
+            Some(json!({"sql": "SELECT 1 AS one; SELECT name FROM t; SELEC"})),
+        ),
+        (
+            "POST",
+            "/api/databases/{db}/script",
+            format!("{db_url}/script"),
+            Some(json!({"sql": ";"})),
+        ),
+        (
+            "POST",
             "/api/databases/{db}/changes",
             format!("{db_url}/changes"),
             Some(json!({"changes": [

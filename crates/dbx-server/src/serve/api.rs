@@ -40,6 +40,10 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         )
         .route("/api/databases/{db}/sql", post(sql))
         .route(
+            "/api/databases/{db}/script",
+            post(super::script::run_script),
+        )
+        .route(
             "/api/databases/{db}/changes",
             post(super::changes::apply_changes),
         )
@@ -71,7 +75,7 @@ pub(super) enum Need {
 }
 
 /// `{kind}` or `{kind}.{tenant}`, split and checked.
-fn target(app: &App, db: &str) -> ApiResult<(AdapterKind, Option<TenantId>)> {
+pub(super) fn target(app: &App, db: &str) -> ApiResult<(AdapterKind, Option<TenantId>)> {
     let (kind, tenant) = match db.split_once('.') {
         Some((kind, tenant)) => (kind, Some(tenant_id(tenant)?)),
         None => (db, None),

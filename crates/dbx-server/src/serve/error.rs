@@ -109,15 +109,23 @@ impl From<dbx_migrate::Error> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The error as a response body states it.
+    pub(crate) fn detail(self) -> ErrorDetail {
+        ErrorDetail {
+            kind: self.kind,
+            message: self.message,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status;
         let body = ErrorBody {
-            error: ErrorDetail {
-                kind: self.kind,
-                message: self.message,
-            },
+            error: self.detail(),
         };
-        (self.status, Json(body)).into_response()
+        (status, Json(body)).into_response()
     }
 }
 

@@ -10,6 +10,7 @@ mod model;
 mod openapi;
 mod query;
 mod rows;
+mod script;
 mod studio;
 mod values;
 
@@ -61,6 +62,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     max_changes: Option<usize>,
 
+    /// The most statements one `POST /api/databases/{db}/script` may hold
+    /// [config: server.max-statements; default 100].
+    #[arg(long, value_name = "N")]
+    max_statements: Option<usize>,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C
     /// [config: server.shutdown-timeout; default 10].
     #[arg(long, value_name = "SECS")]
@@ -77,6 +83,8 @@ pub(crate) struct App {
     pub(crate) auth: Option<dbx_hrana::AuthKeys>,
     /// The most row writes one `POST .../changes` may carry.
     pub(crate) max_changes: usize,
+    /// The most statements one `POST .../script` may hold.
+    pub(crate) max_statements: usize,
 }
 
 /// Whether every adapter answers.
@@ -168,6 +176,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| server.migrations.clone());
     let max_changes = args.max_changes.unwrap_or(server.max_changes);
+    let max_statements = args.max_statements.unwrap_or(server.max_statements);
     let shutdown_timeout = args
         .shutdown_timeout
         .map_or(server.shutdown_timeout, Duration::from_secs);
@@ -208,6 +217,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         migrations_dir,
         auth,
         max_changes,
+        max_statements,
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -74,6 +74,45 @@ pub(crate) struct SqlRequest {
     pub(crate) params: Option<Value>,
 }
 
+/// `POST /api/databases/{db}/script`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScriptRequest {
+    /// Statements separated by `;` (outside literals, quoted names and comments).
+    pub(crate) sql: String,
+}
+
+/// What a script did: each statement's result up to the first failure.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ScriptResult {
+    /// The statements that ran, in order.
+    pub(crate) results: Vec<StatementResult>,
+    /// The statement that failed, if one did; the ones after it did not run.
+    pub(crate) failed: Option<StatementFailure>,
+    /// The script left a transaction open (a `BEGIN` without `COMMIT`, or a failure inside
+    /// one), and it was rolled back.
+    pub(crate) rolled_back: bool,
+}
+
+/// One statement of a script and its result.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StatementResult {
+    pub(crate) sql: String,
+    pub(crate) columns: Vec<String>,
+    pub(crate) rows: Vec<Vec<Value>>,
+    pub(crate) rows_affected: u64,
+    pub(crate) last_insert_id: Option<i64>,
+}
+
+/// The statement of a script that failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StatementFailure {
+    /// Its position, from 1.
+    pub(crate) statement: usize,
+    pub(crate) sql: String,
+    pub(crate) error: ErrorDetail,
+}
+
 /// A row write. `values` for insert and update; `key` (the full primary key) for update
 /// and delete.
 #[derive(Debug, Deserialize, ToSchema)]

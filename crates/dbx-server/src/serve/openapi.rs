@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{api, auth, changes, model, query, rows};
+use super::{api, auth, changes, model, query, rows, script};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,7 @@ use super::{api, auth, changes, model, query, rows};
         rows::remove,
         changes::apply_changes,
         api::sql,
+        script::run_script,
         api::migrations,
         super::health,
         auth::session,

@@ -66,6 +66,10 @@ pub struct ServerConfig {
     ///
     /// Default: 1000.
     pub max_changes: usize,
+    /// The most statements one `POST /api/databases/{db}/script` may hold.
+    ///
+    /// Default: 100.
+    pub max_statements: usize,
 }
 
 impl ServerConfig {
@@ -88,6 +92,7 @@ impl Default for ServerConfig {
             migrations: PathBuf::from("migrations"),
             shutdown_timeout: Duration::from_secs(10),
             max_changes: 1000,
+            max_statements: 100,
         }
     }
 }
