@@ -155,6 +155,29 @@ test("the SQL editor runs a query, shows the grid and keeps a history", async ()
   await page.getByRole("button", { name: "Run" }).click();
   await result.getByText("3 rows").waitFor();
   await shot(page, "04-sql-editor");
+
+  // A script: statements split at the semicolons outside literals, run in order.
+  const runScript = async (sql) => {
+    await page.locator(".cm-content").click();
+    await page.keyboard.press("ControlOrMeta+a");
+    await page.keyboard.type(sql);
+    await page.keyboard.press("Escape");
+    const runs = Number(await page.getByTestId("outcome").getAttribute("data-runs"));
+    await page.getByRole("button", { name: "Run" }).click();
+    await page.locator(`[data-testid=outcome][data-runs="${runs + 1}"]`).waitFor();
+    return page.getByTestId("script-summary").textContent();
+  };
+  assert.match(
+    await runScript("CREATE TABLE scratch (id INTEGER PRIMARY KEY, v VARCHAR(5)); INSERT INTO scratch VALUES (1, 'a;b'); SELECT v FROM scratch"),
+    /^3 statements ran in \d+ ms\.$/,
+  );
+  assert.deepEqual(await result.last().locator("tbody td").allTextContents(), ["a;b"]);
+  const summary = await runScript("INSERT INTO scratch VALUES (2, 'x'); INSERT INTO scratch VALUES (1, 'dup'); INSERT INTO scratch VALUES (3, 'y')");
+  assert.match(summary, /^1 statement ran in \d+ ms; statement 2 failed and the rest did not run\.$/);
+  assert.match(await page.getByTestId("error").textContent(), /unique_violation statement 2 \(INSERT INTO scratch VALUES \(1, 'dup'\)\)/);
+  const scratch = await rest("GET", `/api/databases/${db}/tables/scratch/rows?order=id`, admin);
+  assert.deepEqual(scratch.body.rows.map((r) => r[0]), [1, 2], "the first insert committed; the third never ran");
+  await shot(page, "04a-sql-script");
   await page.context().close();
 });
 

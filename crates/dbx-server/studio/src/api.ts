@@ -40,6 +40,12 @@ export interface QueryResult {
   rows_affected: number;
   last_insert_id: number | null;
 }
+export interface StatementResult extends QueryResult { sql: string }
+export interface ScriptResult {
+  results: StatementResult[];
+  failed: { statement: number; sql: string; error: { kind: string; message: string } } | null;
+  rolled_back: boolean;
+}
 export interface RowsPage { columns: string[]; rows: Json[][]; total: number; limit: number; offset: number }
 export interface MigrationEntry {
   module: string;
@@ -144,7 +150,8 @@ export const api = {
   // Row writes across tables in one transaction: all of them land, or none.
   changes: (name: string, changes: { table: string; op: string; key?: Record<string, Json>; values?: Record<string, Json> }[]) =>
     call<{ results: { rows_affected: number }[] }>("POST", `${db(name)}/changes`, { changes }),
-  sql: (name: string, sql: string) => call<QueryResult>("POST", `${db(name)}/sql`, { sql }),
+  // Statements run in order on one session until one fails.
+  script: (name: string, sql: string) => call<ScriptResult>("POST", `${db(name)}/script`, { sql }),
   migrations: (name: string) => call<MigrationStatus>("GET", `${db(name)}/migrations`),
   health: () => call<Health>("GET", "/health"),
 };

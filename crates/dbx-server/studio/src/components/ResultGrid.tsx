@@ -1,13 +1,16 @@
 import type { QueryResult } from "../api";
 import { display, download, toCsv, toJson } from "../format";
 
-export function ResultGrid({ result, ms }: { result: QueryResult; ms: number }) {
+// One statement's result. `title` names the statement when a script ran several; `ms` is
+// given for a lone statement (a script's time is the whole script's).
+export function ResultGrid({ result, ms, title }: { result: QueryResult; ms?: number; title?: string }) {
   return (
     <div class="result" data-testid="result">
+      {title && <div class="statement"><code>{title}</code></div>}
       <div class="toolbar">
         <span class="muted">
           {result.columns.length > 0 ? `${result.rows.length} row${result.rows.length === 1 ? "" : "s"}` : `${result.rows_affected} row${result.rows_affected === 1 ? "" : "s"} affected`}
-          {result.last_insert_id !== null && result.columns.length === 0 ? `, last insert id ${result.last_insert_id}` : ""} in {ms.toFixed(0)} ms
+          {result.last_insert_id !== null && result.columns.length === 0 ? `, last insert id ${result.last_insert_id}` : ""}{ms !== undefined ? ` in ${ms.toFixed(0)} ms` : ""}
         </span>
         {result.columns.length > 0 && (
           <>

@@ -1,6 +1,6 @@
-// The SQL editor: run one statement against the open database, keep a history per browser.
+// The SQL editor: run statements against the open database, keep a history per browser.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, type QueryResult, type Session } from "../api";
+import { api, ApiError, type ScriptResult, type Session } from "../api";
 import { ErrorBox } from "../components/ErrorBox";
 import { ResultGrid } from "../components/ResultGrid";
 import type { EditorHandle, SqlEditor as SqlEditorType } from "../components/SqlEditor";
@@ -21,9 +21,11 @@ function loadHistory(): HistoryEntry[] {
 
 export function SqlPage({ db, session }: { db: string; session: Session }) {
   const editor = useRef<EditorHandle | null>(null);
-  const [result, setResult] = useState<{ result: QueryResult; ms: number } | null>(null);
+  const [outcome, setOutcome] = useState<{ script: ScriptResult; ms: number } | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [running, setRunning] = useState(false);
+  // Counts finished runs, so that a test (or a screen reader) can tell a new outcome from the last.
+  const [runs, setRuns] = useState(0);
   const [history, setHistory] = useState<HistoryEntry[]>(loadHistory);
   const [tables, setTables] = useState<Record<string, string[]>>({});
   // CodeMirror is most of the bundle: it loads when the SQL page is first opened.
@@ -57,14 +59,21 @@ export function SqlPage({ db, session }: { db: string; session: Session }) {
     const started = performance.now();
     let ok = true;
     try {
-      const result = await api.sql(db, sql);
-      setResult({ result, ms: performance.now() - started });
+      const script = await api.script(db, sql);
+      setOutcome({ script, ms: performance.now() - started });
+      if (script.failed) {
+        ok = false;
+        const { statement, sql: failedSql, error } = script.failed;
+        const which = script.results.length > 0 || statement > 1 ? `statement ${statement} (${failedSql.slice(0, 80)}): ` : "";
+        setError(new ApiError(0, error.kind, which + error.message));
+      }
     } catch (e) {
       ok = false;
-      setResult(null);
+      setOutcome(null);
       setError(e as Error);
     } finally {
       setRunning(false);
+      setRuns((n) => n + 1);
     }
     const next = [{ sql, db, at: new Date().toISOString(), ok }, ...history.filter((h) => h.sql !== sql || h.db !== db)].slice(0, HISTORY_SIZE);
     setHistory(next);
@@ -78,10 +87,24 @@ export function SqlPage({ db, session }: { db: string; session: Session }) {
         {SqlEditor && <SqlEditor kind={db.split(".")[0]} tables={tables} initial={history.find((h) => h.db === db)?.sql ?? "SELECT 1"} onRun={run} handle={editor} />}
         <div class="toolbar">
           <button onClick={run} disabled={running}>{running ? "Running…" : "Run"}</button>
-          <span class="muted">Ctrl+Enter runs the selection, or everything. One statement at a time, on <code>{db}</code>{!canWrite(session, db) && " (read-only token: writes are refused)"}.</span>
+          <span class="muted">Ctrl+Enter runs the selection, or everything: statements separated by <code>;</code> run in order, on <code>{db}</code>{!canWrite(session, db) && " (read-only token: writes are refused)"}.</span>
         </div>
+        <div data-testid="outcome" data-runs={runs} aria-busy={running} aria-live="polite">
         <ErrorBox error={error} />
-        {result && <ResultGrid result={result.result} ms={result.ms} />}
+        {outcome?.script.rolled_back && (
+          <p class="warning">The script left a transaction open, so it was rolled back: end it with COMMIT to keep its work.</p>
+        )}
+        {outcome && outcome.script.results.length === 1 && !outcome.script.failed && <ResultGrid result={outcome.script.results[0]} ms={outcome.ms} />}
+        {outcome && (outcome.script.results.length > 1 || outcome.script.failed) && (
+          <>
+            <p class="muted" data-testid="script-summary">
+              {outcome.script.results.length} statement{outcome.script.results.length === 1 ? "" : "s"} ran in {outcome.ms.toFixed(0)} ms
+              {outcome.script.failed ? `; statement ${outcome.script.failed.statement} failed and the rest did not run` : ""}.
+            </p>
+            {outcome.script.results.map((r, i) => <ResultGrid result={r} title={`${i + 1}. ${r.sql}`} />)}
+          </>
+        )}
+        </div>
       </section>
       <aside class="history" data-testid="history">
         <h3>History</h3>
