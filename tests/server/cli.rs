@@ -121,7 +121,10 @@ async fn serve_takes_its_settings_from_the_server_table() {
     ]));
     let config = db.dir.path().join("dbx.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[server]\nauth-keys = \"dbx-auth.key.pub\"\nmax-changes = 2\n");
+    text.push_str(
+        "\n[server]\nauth-keys = \"dbx-auth.key.pub\"\nmax-changes = 2\nmax-body-bytes = 4096\n\
+         [server.hrana]\nprotobuf = false\n",
+    );
     std::fs::write(&config, &text).unwrap();
     let checked = stdout(&db.run(&["config", "check", "dbx.toml"]));
     assert!(
@@ -155,6 +158,43 @@ async fn serve_takes_its_settings_from_the_server_table() {
                 .contains("the limit is 2"),
             "{out}"
         );
+        // The body limit holds for REST and Hrana alike; protobuf is off.
+        let big = json!({"sql": format!("SELECT '{}'", "x".repeat(5000))});
+        let (status, out) = http_as(
+            "POST",
+            &format!("{api}/sql"),
+            Some(token.trim()),
+            Some(big.clone()),
+        )
+        .await;
+        assert_eq!(status, 413);
+        let message = out["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("server.max-body-bytes"), "{out}");
+        let pipeline = json!({"requests": [{"type": "execute", "stmt": big}]});
+        let (status, _) = http_as(
+            "POST",
+            &format!("{}/v2/pipeline", server.base),
+            Some(token.trim()),
+            Some(pipeline),
+        )
+        .await;
+        assert_eq!(status, 413);
+        let (status, _) = http_as(
+            "GET",
+            &format!("{}/v3-protobuf", server.base),
+            Some(token.trim()),
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+        let (status, _) = http_as(
+            "GET",
+            &format!("{}/v3", server.base),
+            Some(token.trim()),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
     }
     {
         // The command line wins over the file.

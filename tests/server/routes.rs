@@ -420,3 +420,42 @@ async fn naming_a_tenant_never_creates_it() {
     .await;
     assert_eq!(list["tenants"], json!([]), "no tenant was created: {list}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_bodies_get_json_errors() {
+    let db = Db::new(Backend::Sqlite).await;
+    let server = Served::start(&db, &[]);
+    let url = format!("{}/api/databases/sqlite/sql", server.base);
+    // (content type, body, status, what the message says)
+    let cases = [
+        ("application/json", "{\"sql\": ", 400, "EOF while parsing"),
+        (
+            "application/json",
+            "{\"sq\": \"x\"}",
+            400,
+            "unknown field `sq`",
+        ),
+        (
+            "text/plain",
+            "{\"sql\": \"SELECT 1\"}",
+            415,
+            "Content-Type: application/json",
+        ),
+    ];
+    for (content_type, body, expected, says) in cases {
+        let request = hyper_014::Request::post(&url)
+            .header("content-type", content_type)
+            .body(hyper_014::Body::from(body))
+            .unwrap();
+        let response = hyper_014::Client::new().request(request).await.unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{body}");
+        let bytes = hyper_014::body::to_bytes(response.into_body())
+            .await
+            .unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)));
+        assert_eq!(out["error"]["kind"], "invalid_argument", "{out}");
+        let message = out["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{message:?} lacks {says:?}");
+    }
+}

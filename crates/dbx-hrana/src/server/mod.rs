@@ -153,6 +153,11 @@ pub struct ServerState {
 }
 
 impl ServerState {
+    /// The settings it was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// A server over `adapter`, without namespaces.
     pub fn new(adapter: Arc<dyn Adapter>, config: Config) -> Arc<Self> {
         Self::build(adapter, None, config)

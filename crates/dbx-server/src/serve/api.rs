@@ -14,7 +14,7 @@ use serde_json::Value as Json_;
 
 use super::App;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, Body};
 use super::model::{
     AdapterInfo, Adapters, ErrorBody, QueryResult, SqlRequest, Tables, TenantRef, Tenants,
 };
@@ -144,7 +144,7 @@ pub(super) async fn create_tenant(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(kind): Path<String>,
-    Json(body): Json<TenantRef>,
+    Body(body): Body<TenantRef>,
 ) -> ApiResult<(StatusCode, Json<TenantRef>)> {
     caller.require_admin()?;
     let kind = parse_kind(&app, &kind)?;
@@ -208,7 +208,7 @@ pub(super) async fn sql(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(db): Path<String>,
-    Json(request): Json<SqlRequest>,
+    Body(request): Body<SqlRequest>,
 ) -> ApiResult<Json<QueryResult>> {
     let (kind, _) = target(&app, &db)?;
     // A statement that only reads needs only read access; anything else needs write.

@@ -12,7 +12,7 @@ use dbx_core::TableSchema;
 use super::App;
 use super::api::{Need, database};
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, Body};
 use super::model::{ChangeOp, Changes, ChangesApplied, ErrorBody};
 use super::rows::{Target, apply, plan_delete, plan_insert, plan_update};
 
@@ -24,7 +24,7 @@ pub(super) async fn apply_changes(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(db): Path<String>,
-    Json(body): Json<Changes>,
+    Body(body): Body<Changes>,
 ) -> ApiResult<Json<ChangesApplied>> {
     if body.changes.is_empty() {
         return Err(ApiError::bad_request("\"changes\" is empty: nothing to do"));

@@ -131,3 +131,33 @@ impl IntoResponse for ApiError {
 
 /// The REST handlers' result.
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON request body whose rejections are answered like every other REST error (JSON
+/// `{"error": ...}`, with what was wrong), where axum's own `Json` answers in plain text.
+pub(crate) struct Body<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::rejection::JsonRejection;
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                kind: "invalid_argument".to_owned(),
+                message: "send the body as JSON, with `Content-Type: application/json`".to_owned(),
+            }),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    kind: "invalid_argument".to_owned(),
+                    message: "the request body is larger than the server takes \
+                              (`dbx serve` setting server.max-body-bytes)"
+                        .to_owned(),
+                })
+            }
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+        }
+    }
+}

@@ -121,6 +121,31 @@ pub(crate) async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<mod
     )
 }
 
+/// The Hrana server's settings from the `[server]` table.
+fn hrana_config(
+    server: &dbx_service::config::ServerConfig,
+    auth: Option<dbx_hrana::AuthKeys>,
+) -> dbx_hrana::Config {
+    let hrana = &server.hrana;
+    dbx_hrana::Config {
+        stream_idle_timeout: hrana.stream_idle_timeout,
+        max_streams: hrana.max_streams,
+        max_body_bytes: server.max_body_bytes,
+        limits: dbx_hrana::Limits {
+            max_stored_sql: hrana.max_stored_sql,
+            max_sql_bytes: hrana.max_sql_bytes,
+            max_result_bytes: hrana.max_result_bytes,
+            max_batch_steps: hrana.max_batch_steps,
+            max_cursor_fetch: hrana.max_cursor_fetch,
+        },
+        protobuf: hrana.protobuf,
+        ws_max_stored_sql: hrana.ws_max_stored_sql,
+        namespace_host_suffix: hrana.namespace_host_suffix.clone(),
+        auth,
+        ..dbx_hrana::Config::default()
+    }
+}
+
 /// Everything on one router: REST, health and metrics beside the Hrana routes.
 fn router(app: Arc<App>) -> Router {
     let ours = api::routes()
@@ -128,6 +153,10 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::render))
         .merge(studio::routes())
+        // The Hrana routes carry the same limit from their own config.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            app.hrana.config().max_body_bytes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             metrics::track,
@@ -205,10 +234,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
     let hrana = ServerState::with_tenants(
         service.root(Some(kind))?,
         service.tenant_manager(Some(kind))?,
-        dbx_hrana::Config {
-            auth: auth.clone(),
-            ..dbx_hrana::Config::default()
-        },
+        hrana_config(server, auth.clone()),
     );
     let app = Arc::new(App {
         service: service.clone(),

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json_};
 use super::App;
 use super::api::{Need, database};
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, Body};
 use super::model::{ErrorBody, RowWrite, WriteResult};
 use super::query::{column, quote};
 use super::values::json_value;
@@ -235,7 +235,7 @@ pub(crate) async fn insert(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(path): Path<(String, String)>,
-    Json(body): Json<RowWrite>,
+    Body(body): Body<RowWrite>,
 ) -> ApiResult<(StatusCode, Json<WriteResult>)> {
     let result = write_one(&app, &caller, path, &body, plan_insert).await?;
     Ok((StatusCode::CREATED, Json(result)))
@@ -249,7 +249,7 @@ pub(crate) async fn update(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(path): Path<(String, String)>,
-    Json(body): Json<RowWrite>,
+    Body(body): Body<RowWrite>,
 ) -> ApiResult<Json<WriteResult>> {
     Ok(Json(
         write_one(&app, &caller, path, &body, plan_update).await?,
@@ -264,7 +264,7 @@ pub(crate) async fn remove(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(path): Path<(String, String)>,
-    Json(body): Json<RowWrite>,
+    Body(body): Body<RowWrite>,
 ) -> ApiResult<Json<WriteResult>> {
     Ok(Json(
         write_one(&app, &caller, path, &body, plan_delete).await?,

@@ -12,7 +12,7 @@ use dbx_core::sql::{is_read_only, split_statements};
 use super::App;
 use super::api::{Need, database, target};
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, Body};
 use super::model::{ErrorBody, ScriptRequest, ScriptResult, StatementFailure, StatementResult};
 use super::values::query_result;
 
@@ -25,7 +25,7 @@ pub(super) async fn run_script(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path(db): Path<String>,
-    Json(request): Json<ScriptRequest>,
+    Body(request): Body<ScriptRequest>,
 ) -> ApiResult<Json<ScriptResult>> {
     let (kind, _) = target(&app, &db)?;
     let dialect = kind.dialect();

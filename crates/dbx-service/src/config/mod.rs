@@ -17,7 +17,7 @@ pub use types::MysqlAdapterConfig;
 pub use types::PostgresAdapterConfig;
 #[cfg(feature = "sqlite")]
 pub use types::SqliteAdapterConfig;
-pub use types::{AdapterConfig, DbxConfig, LibsqlAdapterConfig, ServerConfig};
+pub use types::{AdapterConfig, DbxConfig, HranaConfig, LibsqlAdapterConfig, ServerConfig};
 
 /// The adapter used when nothing is configured: SQLite in `data-dir`.
 fn default_adapter() -> Result<AdapterConfig> {

@@ -70,6 +70,80 @@ pub struct ServerConfig {
     ///
     /// Default: 100.
     pub max_statements: usize,
+    /// Bytes of one request body at most, REST and Hrana alike; beyond, 413.
+    ///
+    /// Default: 10485760 (10 MiB).
+    pub max_body_bytes: usize,
+    /// The Hrana (libSQL protocol) server's limits.
+    pub hrana: HranaConfig,
+}
+
+/// The Hrana server's limits (`docs/hrana.md` gives each one's error).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HranaConfig {
+    /// An HTTP stream unused this long expires and rolls back its open transaction.
+    ///
+    /// Default: `10s`.
+    #[serde(with = "dbx_core::serde_duration::plain")]
+    #[schemars(with = "String")]
+    pub stream_idle_timeout: Duration,
+    /// Open HTTP streams at most; beyond, new ones get 503 `STREAMS_EXHAUSTED`.
+    ///
+    /// Default: 1000.
+    pub max_streams: usize,
+    /// SQL texts one stream may store with `store_sql`.
+    ///
+    /// Default: 50.
+    pub max_stored_sql: usize,
+    /// SQL texts one WebSocket connection may store, shared by its streams.
+    ///
+    /// Default: 150.
+    pub ws_max_stored_sql: usize,
+    /// Bytes of one stored SQL text.
+    ///
+    /// Default: 65536.
+    pub max_sql_bytes: usize,
+    /// Bytes of row data one statement, batch or cursor may return; beyond,
+    /// `RESPONSE_TOO_LARGE`.
+    ///
+    /// Default: 10485760 (10 MiB).
+    pub max_result_bytes: usize,
+    /// Steps in one batch or cursor; beyond, `BATCH_TOO_LARGE` before any step runs.
+    ///
+    /// Default: 10000.
+    pub max_batch_steps: usize,
+    /// Entries one WebSocket `fetch_cursor` returns at most.
+    ///
+    /// Default: 1000.
+    pub max_cursor_fetch: usize,
+    /// Serve the protobuf encoding; off, clients fall back to JSON.
+    ///
+    /// Default: true.
+    #[serde(default = "yes")]
+    pub protobuf: bool,
+    /// Also read the namespace from `Host` when it ends with this suffix (`db.example.com`:
+    /// host `acme.db.example.com` is tenant `acme`).
+    ///
+    /// Default: none (the `x-namespace` header only).
+    pub namespace_host_suffix: Option<String>,
+}
+
+impl Default for HranaConfig {
+    fn default() -> Self {
+        Self {
+            stream_idle_timeout: Duration::from_secs(10),
+            max_streams: 1000,
+            max_stored_sql: 50,
+            ws_max_stored_sql: 150,
+            max_sql_bytes: 64 * 1024,
+            max_result_bytes: 10 * 1024 * 1024,
+            max_batch_steps: 10_000,
+            max_cursor_fetch: 1000,
+            protobuf: true,
+            namespace_host_suffix: None,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -93,6 +167,8 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(10),
             max_changes: 1000,
             max_statements: 100,
+            max_body_bytes: 10 * 1024 * 1024,
+            hrana: HranaConfig::default(),
         }
     }
 }
