@@ -122,7 +122,7 @@ async fn serve_takes_its_settings_from_the_server_table() {
     let config = db.dir.path().join("dbx.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(
-        "\n[server]\nauth-keys = \"dbx-auth.key.pub\"\nmax-changes = 2\nmax-body-bytes = 4096\n\
+        "\n[server]\nauth-keys = \"dbx-auth.key.pub\"\nmax-changes = 2\nmax-body-bytes = 4096\nmax-result-bytes = 100\n\
          [server.hrana]\nprotobuf = false\n",
     );
     std::fs::write(&config, &text).unwrap();
@@ -156,6 +156,45 @@ async fn serve_takes_its_settings_from_the_server_table() {
                 .as_str()
                 .unwrap()
                 .contains("the limit is 2"),
+            "{out}"
+        );
+        // So does the result limit: 200 bytes of text is over 100.
+        let wide = format!("SELECT '{}' AS wide", "w".repeat(200));
+        let (status, out) = http_as(
+            "POST",
+            &format!("{api}/sql"),
+            Some(token.trim()),
+            Some(json!({"sql": wide})),
+        )
+        .await;
+        assert_eq!(
+            (status, &out["error"]["kind"]),
+            (422, &json!("response_too_large")),
+            "{out}"
+        );
+        let (_, out) = http_as(
+            "POST",
+            &format!("{api}/script"),
+            Some(token.trim()),
+            Some(json!({"sql": format!("SELECT 1; {wide}")})),
+        )
+        .await;
+        assert_eq!(out["failed"]["statement"], 2, "{out}");
+        assert_eq!(
+            out["failed"]["error"]["kind"], "response_too_large",
+            "{out}"
+        );
+        let pipeline = json!({"requests": [{"type": "execute", "stmt": {"sql": wide}}]});
+        let (status, out) = http_as(
+            "POST",
+            &format!("{}/v2/pipeline", server.base),
+            Some(token.trim()),
+            Some(pipeline),
+        )
+        .await;
+        assert_eq!(status, 200, "{out}");
+        assert_eq!(
+            out["results"][0]["error"]["code"], "RESPONSE_TOO_LARGE",
             "{out}"
         );
         // The body limit holds for REST and Hrana alike; protobuf is off.

@@ -134,6 +134,20 @@ impl ResultSet {
         Self::default()
     }
 
+    /// About how many bytes the rows take when sent: text and blobs by their length, every
+    /// other value as 8. Servers compare it with their response limits.
+    pub fn approx_bytes(&self) -> usize {
+        self.rows
+            .iter()
+            .flat_map(|row| row.values())
+            .map(|value| match value {
+                Value::Text(t) => t.len(),
+                Value::Blob(b) => b.len(),
+                _ => 8,
+            })
+            .sum()
+    }
+
     /// The first row, if any.
     pub fn first(&self) -> Option<&Row> {
         self.rows.first()

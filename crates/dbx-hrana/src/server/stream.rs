@@ -236,7 +236,7 @@ impl Stream {
             .query(statement)
             .await
             .map_err(|e| stmt_error(&e))?;
-        let bytes = if want_rows { result_bytes(&result) } else { 0 };
+        let bytes = if want_rows { result.approx_bytes() } else { 0 };
         if bytes > budget {
             return Err(proto::Error::new(
                 "RESPONSE_TOO_LARGE",
@@ -487,20 +487,6 @@ fn to_result(rs: ResultSet, want_rows: bool) -> StmtResult {
         affected_row_count: rs.rows_affected,
         last_insert_rowid: rs.last_insert_id.map(|id| id.to_string()),
     }
-}
-
-/// About how many bytes `rs`'s rows take on the wire: text and blobs by length, other values
-/// as 8.
-fn result_bytes(rs: &ResultSet) -> usize {
-    rs.rows
-        .iter()
-        .flat_map(|row| row.values())
-        .map(|value| match value {
-            dbx_core::Value::Text(t) => t.len(),
-            dbx_core::Value::Blob(b) => b.len(),
-            _ => 8,
-        })
-        .sum()
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.

@@ -18,7 +18,7 @@ use super::error::{ApiError, ApiResult, Body};
 use super::model::{
     AdapterInfo, Adapters, ErrorBody, QueryResult, SqlRequest, Tables, TenantRef, Tenants,
 };
-use super::values::{json_value, query_result};
+use super::values::{bounded_result, json_value};
 
 pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -238,7 +238,7 @@ pub(super) async fn sql(
         }
     };
     let result = adapter.query(stmt).await?;
-    Ok(Json(query_result(&result)))
+    Ok(Json(bounded_result(&result, app.max_result_bytes)?))
 }
 
 /// Migration status of a database.

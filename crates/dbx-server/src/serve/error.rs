@@ -22,6 +22,15 @@ impl ApiError {
         self
     }
 
+    /// An answer too large to send (`response_too_large`, 422).
+    pub(crate) fn too_large(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            kind: "response_too_large".to_owned(),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,

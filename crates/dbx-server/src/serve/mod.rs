@@ -85,6 +85,8 @@ pub(crate) struct App {
     pub(crate) max_changes: usize,
     /// The most statements one `POST .../script` may hold.
     pub(crate) max_statements: usize,
+    /// Bytes of row data one REST answer may carry.
+    pub(crate) max_result_bytes: usize,
 }
 
 /// Whether every adapter answers.
@@ -134,7 +136,7 @@ fn hrana_config(
         limits: dbx_hrana::Limits {
             max_stored_sql: hrana.max_stored_sql,
             max_sql_bytes: hrana.max_sql_bytes,
-            max_result_bytes: hrana.max_result_bytes,
+            max_result_bytes: server.max_result_bytes,
             max_batch_steps: hrana.max_batch_steps,
             max_cursor_fetch: hrana.max_cursor_fetch,
         },
@@ -244,6 +246,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         auth,
         max_changes,
         max_statements,
+        max_result_bytes: config.server.max_result_bytes,
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await

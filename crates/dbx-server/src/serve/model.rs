@@ -186,7 +186,7 @@ pub(crate) struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ErrorDetail {
     /// dbx's `ErrorKind` name, or `invalid_argument`, `not_found`, `conflict`,
-    /// `unauthorized`, `permission_denied`.
+    /// `unauthorized`, `permission_denied`, `response_too_large`.
     pub(crate) kind: String,
     pub(crate) message: String,
 }

@@ -13,7 +13,7 @@ use super::api::{Need, database};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::model::{ErrorBody, RowsPage};
-use super::values::query_result;
+use super::values::bounded_result;
 
 /// Rows per page when the client asks for none.
 const DEFAULT_PAGE: u64 = 100;
@@ -181,7 +181,7 @@ pub(super) async fn rows(
             page_args,
         ))
         .await?;
-    let page = query_result(&result);
+    let page = bounded_result(&result, app.max_result_bytes)?;
     Ok(Json(RowsPage {
         columns: page.columns,
         rows: page.rows,

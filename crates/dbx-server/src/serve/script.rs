@@ -14,7 +14,7 @@ use super::api::{Need, database, target};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Body};
 use super::model::{ErrorBody, ScriptRequest, ScriptResult, StatementFailure, StatementResult};
-use super::values::query_result;
+use super::values::{query_result, within_budget};
 
 /// Runs the statements until one fails.
 #[utoipa::path(post, path = "/api/databases/{db}/script", params(("db" = String, Path, description = "`{kind}` or `{kind}.{tenant}`")),
@@ -50,8 +50,21 @@ pub(super) async fn run_script(
     let mut session = adapter.connection().await?;
     let mut results = Vec::with_capacity(statements.len());
     let mut failed = None;
+    // One budget for the whole answer: every statement's rows count against it.
+    let mut budget = app.max_result_bytes;
     for (n, sql) in statements.iter().enumerate() {
-        match session.query(Statement::new(*sql)).await {
+        let outcome = session
+            .query(Statement::new(*sql))
+            .await
+            .map_err(ApiError::from);
+        let outcome = outcome.and_then(|result| {
+            let bytes = result.approx_bytes();
+            within_budget(bytes, budget)
+                .map_err(|e| e.within("it ran, but its rows cannot be sent"))?;
+            budget -= bytes;
+            Ok(result)
+        });
+        match outcome {
             Ok(result) => {
                 let result = query_result(&result);
                 results.push(StatementResult {
@@ -66,7 +79,7 @@ pub(super) async fn run_script(
                 failed = Some(StatementFailure {
                     statement: n + 1,
                     sql: (*sql).to_owned(),
-                    error: ApiError::from(e).detail(),
+                    error: e.detail(),
                 });
                 break;
             }

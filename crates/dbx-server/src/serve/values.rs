@@ -48,6 +48,24 @@ pub(super) fn json_value(value: &Json_) -> ApiResult<Value> {
     }
 }
 
+/// A result set as the API sends it, unless its rows come to more than `max_bytes`.
+pub(super) fn bounded_result(result: &ResultSet, max_bytes: usize) -> ApiResult<QueryResult> {
+    within_budget(result.approx_bytes(), max_bytes)?;
+    Ok(query_result(result))
+}
+
+/// Refuses rows of `bytes` (see [`ResultSet::approx_bytes`]) when they exceed `max_bytes`.
+pub(super) fn within_budget(bytes: usize, max_bytes: usize) -> ApiResult<()> {
+    if bytes > max_bytes {
+        return Err(ApiError::too_large(format!(
+            "the rows come to about {bytes} bytes, over the {max_bytes} one answer may carry; \
+             select fewer rows or columns (LIMIT, or pages of /rows), or raise the server's \
+             server.max-result-bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// A result set as the API sends it.
 pub(super) fn query_result(result: &ResultSet) -> QueryResult {
     QueryResult {

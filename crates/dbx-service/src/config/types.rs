@@ -74,6 +74,12 @@ pub struct ServerConfig {
     ///
     /// Default: 10485760 (10 MiB).
     pub max_body_bytes: usize,
+    /// Bytes of row data one answer may carry (text and blobs by length, other values as
+    /// 8): a REST statement, script or page of rows, or a Hrana statement, batch or cursor.
+    /// Beyond, the request fails and says so.
+    ///
+    /// Default: 10485760 (10 MiB).
+    pub max_result_bytes: usize,
     /// The Hrana (libSQL protocol) server's limits.
     pub hrana: HranaConfig,
 }
@@ -104,11 +110,6 @@ pub struct HranaConfig {
     ///
     /// Default: 65536.
     pub max_sql_bytes: usize,
-    /// Bytes of row data one statement, batch or cursor may return; beyond,
-    /// `RESPONSE_TOO_LARGE`.
-    ///
-    /// Default: 10485760 (10 MiB).
-    pub max_result_bytes: usize,
     /// Steps in one batch or cursor; beyond, `BATCH_TOO_LARGE` before any step runs.
     ///
     /// Default: 10000.
@@ -137,7 +138,6 @@ impl Default for HranaConfig {
             max_stored_sql: 50,
             ws_max_stored_sql: 150,
             max_sql_bytes: 64 * 1024,
-            max_result_bytes: 10 * 1024 * 1024,
             max_batch_steps: 10_000,
             max_cursor_fetch: 1000,
             protobuf: true,
@@ -168,6 +168,7 @@ impl Default for ServerConfig {
             max_changes: 1000,
             max_statements: 100,
             max_body_bytes: 10 * 1024 * 1024,
+            max_result_bytes: 10 * 1024 * 1024,
             hrana: HranaConfig::default(),
         }
     }
