@@ -107,9 +107,10 @@ pub(super) async fn session(State(app): State<Arc<App>>, caller: Caller) -> Json
         },
         Some(rights) => {
             let write_everything = rights.can_write_everything();
+            let named = rights.named_databases();
             let role = if rights.is_admin() {
                 "admin"
-            } else if write_everything || rights.named_databases().iter().any(|(_, w)| *w) {
+            } else if write_everything || named.iter().any(|(_, write)| *write) {
                 "rw"
             } else {
                 "ro"
@@ -119,8 +120,7 @@ pub(super) async fn session(State(app): State<Arc<App>>, caller: Caller) -> Json
                 role: role.to_owned(),
                 read_everything: rights.can_read_everything(),
                 write_everything,
-                databases: rights
-                    .named_databases()
+                databases: named
                     .into_iter()
                     .map(|(name, write)| NamedDatabase { name, write })
                     .collect(),

@@ -53,9 +53,9 @@ pub(super) async fn apply_changes(
         let schema = &schemas[change.table.as_str()];
         let row = change.row();
         let plan = match change.op {
-            ChangeOp::Insert => plan_insert(schema, dialect, &row),
-            ChangeOp::Update => plan_update(schema, dialect, &row),
-            ChangeOp::Delete => plan_delete(schema, dialect, &row),
+            ChangeOp::Insert => plan_insert(schema, dialect, row),
+            ChangeOp::Update => plan_update(schema, dialect, row),
+            ChangeOp::Delete => plan_delete(schema, dialect, row),
         }
         .map_err(|e| e.within(&what))?;
         planned.push((what, plan));

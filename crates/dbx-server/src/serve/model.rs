@@ -98,10 +98,8 @@ pub(crate) struct ScriptResult {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct StatementResult {
     pub(crate) sql: String,
-    pub(crate) columns: Vec<String>,
-    pub(crate) rows: Vec<Vec<Value>>,
-    pub(crate) rows_affected: u64,
-    pub(crate) last_insert_id: Option<i64>,
+    #[serde(flatten)]
+    pub(crate) result: QueryResult,
 }
 
 /// The statement of a script that failed.
@@ -146,10 +144,10 @@ pub(crate) struct Change {
 
 impl Change {
     /// The write, as the single-row endpoints take it.
-    pub(crate) fn row(&self) -> RowWrite {
-        RowWrite {
-            values: self.values.clone(),
-            key: self.key.clone(),
+    pub(crate) fn row(&self) -> RowRef<'_> {
+        RowRef {
+            values: &self.values,
+            key: &self.key,
         }
     }
 }
@@ -167,6 +165,22 @@ pub(crate) enum ChangeOp {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ChangesApplied {
     pub(crate) results: Vec<WriteResult>,
+}
+
+/// A row write's parts, borrowed from a [`RowWrite`] or a [`Change`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowRef<'a> {
+    pub(crate) values: &'a Map<String, Value>,
+    pub(crate) key: &'a Map<String, Value>,
+}
+
+impl RowWrite {
+    pub(crate) fn row(&self) -> RowRef<'_> {
+        RowRef {
+            values: &self.values,
+            key: &self.key,
+        }
+    }
 }
 
 /// What a row write did.

@@ -14,7 +14,7 @@ use super::App;
 use super::api::{Need, database};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Body};
-use super::model::{ErrorBody, RowWrite, WriteResult};
+use super::model::{ErrorBody, RowRef, RowWrite, WriteResult};
 use super::query::{column, quote};
 use super::values::json_value;
 
@@ -87,7 +87,7 @@ enum NoneAffected {
 pub(super) fn plan_insert(
     schema: &TableSchema,
     dialect: Dialect,
-    body: &RowWrite,
+    body: RowRef<'_>,
 ) -> ApiResult<Planned> {
     if !body.key.is_empty() {
         return Err(ApiError::bad_request(
@@ -99,7 +99,7 @@ pub(super) fn plan_insert(
             "\"values\" must name at least one column",
         ));
     }
-    let (names, values) = assignments(schema, dialect, &body.values)?;
+    let (names, values) = assignments(schema, dialect, body.values)?;
     let marks = vec!["?"; names.len()].join(", ");
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({marks})",
@@ -116,15 +116,15 @@ pub(super) fn plan_insert(
 pub(super) fn plan_update(
     schema: &TableSchema,
     dialect: Dialect,
-    body: &RowWrite,
+    body: RowRef<'_>,
 ) -> ApiResult<Planned> {
     if body.values.is_empty() {
         return Err(ApiError::bad_request(
             "\"values\" must name at least one column to change",
         ));
     }
-    let (where_sql, key_values) = key_condition(schema, dialect, &body.key)?;
-    let (names, mut values) = assignments(schema, dialect, &body.values)?;
+    let (where_sql, key_values) = key_condition(schema, dialect, body.key)?;
+    let (names, mut values) = assignments(schema, dialect, body.values)?;
     let set = names
         .iter()
         .map(|n| format!("{n} = ?"))
@@ -148,14 +148,14 @@ pub(super) fn plan_update(
 pub(super) fn plan_delete(
     schema: &TableSchema,
     dialect: Dialect,
-    body: &RowWrite,
+    body: RowRef<'_>,
 ) -> ApiResult<Planned> {
     if !body.values.is_empty() {
         return Err(ApiError::bad_request(
             "a delete takes \"key\" only, not \"values\"",
         ));
     }
-    let (where_sql, key_values) = key_condition(schema, dialect, &body.key)?;
+    let (where_sql, key_values) = key_condition(schema, dialect, body.key)?;
     let sql = format!(
         "DELETE FROM {} WHERE {where_sql}",
         quote(dialect, &schema.name)
@@ -211,7 +211,7 @@ pub(super) async fn apply(target: &mut Target<'_>, planned: Planned) -> ApiResul
 }
 
 /// How a write is turned into SQL: [`plan_insert`], [`plan_update`] or [`plan_delete`].
-type Plan = fn(&TableSchema, Dialect, &RowWrite) -> ApiResult<Planned>;
+type Plan = fn(&TableSchema, Dialect, RowRef<'_>) -> ApiResult<Planned>;
 
 /// One row write on the pool, after checking that the caller may write `db`.
 async fn write_one(
@@ -223,7 +223,7 @@ async fn write_one(
 ) -> ApiResult<WriteResult> {
     let adapter = database(app, caller, &db, Need::Write).await?;
     let schema = adapter.table(&table).await?;
-    let planned = plan(&schema, adapter.kind().dialect(), body)?;
+    let planned = plan(&schema, adapter.kind().dialect(), body.row())?;
     apply(&mut Target::Pool(&*adapter), planned).await
 }
 

@@ -66,13 +66,9 @@ pub(super) async fn run_script(
         });
         match outcome {
             Ok(result) => {
-                let result = query_result(&result);
                 results.push(StatementResult {
                     sql: (*sql).to_owned(),
-                    columns: result.columns,
-                    rows: result.rows,
-                    rows_affected: result.rows_affected,
-                    last_insert_id: result.last_insert_id,
+                    result: query_result(&result),
                 });
             }
             Err(e) => {
