@@ -374,6 +374,101 @@ async fn tenant_cache_counts_hits_misses_and_evictions() {
     assert_eq!(tenants.cache_stats().hits, stats.hits + 1);
 }
 
+/// The tenant databases this process holds open under `dir`, read from `/proc/self/fd`.
+fn open_databases(dir: &std::path::Path) -> usize {
+    let mut open = std::collections::BTreeSet::new();
+    for fd in std::fs::read_dir("/proc/self/fd").unwrap() {
+        // A descriptor closed since the listing has no link to read; it is not open.
+        if let Ok(target) = std::fs::read_link(fd.unwrap().path()) {
+            if target.starts_with(dir) && target.extension().is_some_and(|e| e == "db") {
+                open.insert(target);
+            }
+        }
+    }
+    open.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evicted_tenants_close_their_files_so_the_cache_bounds_what_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let capacity = 3;
+    let tenants = SqliteTenants::open(
+        dir.path(),
+        SqliteOptions::default(),
+        TenantCacheConfig {
+            capacity,
+            time_to_idle: None,
+        },
+    )
+    .await
+    .unwrap();
+    let ids: Vec<TenantId> = (0..30)
+        .map(|i| TenantId::new(format!("b{i}")).unwrap())
+        .collect();
+    for id in &ids {
+        tenants.create_tenant(id).await.unwrap();
+    }
+    assert_eq!(
+        open_databases(dir.path()),
+        0,
+        "creating leaves nothing open"
+    );
+    // A fixed, scattered order: every lookup of a tenant not among the last three opens it.
+    for step in 0..200 {
+        let id = &ids[(step * 7 + step / 5) % ids.len()];
+        let db = tenants.tenant(id).await.unwrap();
+        let n: i64 = db
+            .query("SELECT count(*) FROM sqlite_schema".into())
+            .await
+            .unwrap()
+            .scalar()
+            .unwrap();
+        assert_eq!(n, 0);
+        drop(db);
+        let open = open_databases(dir.path());
+        assert!(
+            open <= usize::try_from(capacity).unwrap(),
+            "step {step}: {open} tenant databases open with a cache of {capacity}: {:?}",
+            tenants.cache_stats()
+        );
+    }
+    let stats = tenants.cache_stats();
+    assert!(stats.misses > 150, "the order forces reopens: {stats:?}");
+    assert_eq!(stats.open, capacity, "{stats:?}");
+    tenants.close_all().await;
+    assert_eq!(open_databases(dir.path()), 0, "close_all closes everything");
+}
+
+#[tokio::test]
+async fn the_cache_keeps_the_most_recently_used_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenants = SqliteTenants::open(
+        dir.path(),
+        SqliteOptions::default(),
+        TenantCacheConfig {
+            capacity: 2,
+            time_to_idle: None,
+        },
+    )
+    .await
+    .unwrap();
+    let [a, b, c] = ["a", "b", "c"].map(|s| TenantId::new(s).unwrap());
+    for id in [&a, &b, &c] {
+        tenants.create_tenant(id).await.unwrap();
+    }
+    for id in [&a, &b, &a, &c] {
+        tenants.tenant(id).await.unwrap();
+    }
+    let before = tenants.cache_stats();
+    // `c` is new and `a` was used after `b`, so `b` was the one to go.
+    tenants.tenant(&a).await.unwrap();
+    tenants.tenant(&c).await.unwrap();
+    let after = tenants.cache_stats();
+    assert_eq!(after.hits - before.hits, 2, "{before:?} -> {after:?}");
+    tenants.tenant(&b).await.unwrap();
+    assert_eq!(tenants.cache_stats().misses - after.misses, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_access_opens_a_tenant_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,12 +1,13 @@
 //! An LRU of open tenant adapters, shared by every backend's [`TenantManager`](super::TenantManager).
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use moka::future::Cache;
 use moka::notification::RemovalCause;
+use moka::policy::EvictionPolicy;
 
 use super::TenantId;
 use crate::adapter::Adapter;
@@ -56,14 +57,42 @@ pub struct TenantCacheStats {
     pub evictions: u64,
 }
 
+/// What the cache holds for one tenant: its adapter behind a lock, so that an eviction can
+/// let go of it at once. moka may keep an evicted entry's value until a later maintenance
+/// pass; were the adapter held by that value, an evicted tenant would stay open until then,
+/// and the open tenants would outgrow the capacity under steady misses.
+#[derive(Debug, Clone)]
+struct Slot(Arc<Mutex<Option<Arc<dyn Adapter>>>>);
+
+impl Slot {
+    fn new(adapter: Arc<dyn Adapter>) -> Self {
+        Self(Arc::new(Mutex::new(Some(adapter))))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<dyn Adapter>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The adapter, unless the entry was evicted or removed after it was looked up.
+    fn adapter(&self) -> Option<Arc<dyn Adapter>> {
+        self.lock().clone()
+    }
+
+    fn take(&self) -> Option<Arc<dyn Adapter>> {
+        self.lock().take()
+    }
+}
+
 /// Open tenant adapters, least recently used first out.
 ///
-/// An evicted adapter is dropped from the cache; its pool or files close when the last
-/// user's `Arc` goes, so eviction never pulls a connection from under running work.
+/// An evicted adapter leaves the cache at once; its pool or files close when the last user's
+/// `Arc` goes, so eviction never pulls a connection from under running work. A lookup that
+/// opens a tenant applies pending evictions before it returns, so the tenants held open by
+/// the cache never exceed its capacity for long.
 /// Concurrent first lookups of one tenant open it exactly once.
 #[derive(Debug)]
 pub struct TenantCache {
-    cache: Cache<TenantId, Arc<dyn Adapter>>,
+    cache: Cache<TenantId, Slot>,
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: Arc<AtomicU64>,
@@ -80,9 +109,16 @@ impl TenantCache {
         let (evicted, gone) = (evictions.clone(), removed.clone());
         let mut builder = Cache::builder()
             .max_capacity(config.capacity)
-            .eviction_listener(move |_id: Arc<TenantId>, _adapter, cause: RemovalCause| {
+            // Plain LRU: a tenant opened for a request stays for the next one. moka's default
+            // (TinyLFU) may turn a newcomer away at once when the cache is full, so a tenant's
+            // first two requests would open it twice.
+            .eviction_policy(EvictionPolicy::lru())
+            .eviction_listener(move |_id: Arc<TenantId>, slot: Slot, cause: RemovalCause| {
                 if cause.was_evicted() {
                     evicted.fetch_add(1, Ordering::Relaxed);
+                    // The adapter closes when its last user lets go of it, possibly right
+                    // here. An explicit removal leaves it to the caller, who got the slot.
+                    drop(slot.take());
                 }
                 if cause != RemovalCause::Replaced {
                     gone.fetch_add(1, Ordering::Relaxed);
@@ -106,34 +142,61 @@ impl TenantCache {
     where
         F: Future<Output = Result<Arc<dyn Adapter>>>,
     {
-        let entry = self
-            .cache
-            .entry_by_ref(id)
-            .or_try_insert_with(open)
-            .await
-            .map_err(|shared: Arc<Error>| Arc::unwrap_or_clone(shared))?;
-        let counter = if entry.is_fresh() {
-            &self.misses
-        } else {
-            &self.hits
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        Ok(entry.into_value())
+        let mut open = Some(open);
+        loop {
+            let mut opened = None;
+            let init = async {
+                // `open` is taken only by a lookup that found no entry, and that lookup
+                // returns below, so a later round always finds it here.
+                let Some(open) = open.take() else {
+                    return Err(Error::ConnectionLost(format!(
+                        "tenant {id} was evicted while it was being opened; retry"
+                    )));
+                };
+                let adapter = open.await?;
+                opened = Some(adapter.clone());
+                Ok(Slot::new(adapter))
+            };
+            let entry = self
+                .cache
+                .entry_by_ref(id)
+                .or_try_insert_with(init)
+                .await
+                .map_err(|shared: Arc<Error>| Arc::unwrap_or_clone(shared))?;
+            if let Some(adapter) = opened {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                // Evict now rather than at moka's next maintenance, so that the open tenants
+                // stay within capacity however the lookups come.
+                self.cache.run_pending_tasks().await;
+                return Ok(adapter);
+            }
+            if let Some(adapter) = entry.value().adapter() {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(adapter);
+            }
+            // Evicted between the lookup and now: drop the stale entry and look again. `open`
+            // has not run, so the next round opens the tenant.
+            self.cache.remove(id).await;
+        }
     }
 
     /// The adapter for `id` if it is open.
     pub async fn get(&self, id: &TenantId) -> Option<Arc<dyn Adapter>> {
-        self.cache.get(id).await
+        self.cache.get(id).await?.adapter()
     }
 
     /// Takes `id` out of the cache and returns its adapter, if it was open.
     pub async fn remove(&self, id: &TenantId) -> Option<Arc<dyn Adapter>> {
-        self.cache.remove(id).await
+        self.cache.remove(id).await?.take()
     }
 
     /// Closes every open adapter and empties the cache.
     pub async fn close_all(&self) {
-        let open: Vec<Arc<dyn Adapter>> = self.cache.iter().map(|(_, adapter)| adapter).collect();
+        let open: Vec<Arc<dyn Adapter>> = self
+            .cache
+            .iter()
+            .filter_map(|(_, slot)| slot.take())
+            .collect();
         self.cache.invalidate_all();
         for adapter in open {
             adapter.close().await;
