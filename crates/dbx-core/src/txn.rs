@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use crate::adapter::Transaction;
 use crate::error::{Error, Result};
 use crate::row::ResultSet;
-use crate::sql::{Dialect, is_transaction_control};
+use crate::sql::Dialect;
 use crate::statement::Statement;
 
 /// What [`SqlTransaction`] needs from a backend connection.
@@ -245,7 +245,7 @@ where
 {
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
         let conn = self.conn()?;
-        if is_transaction_control(&stmt.sql, conn.dialect()) {
+        if crate::sql::shape(&stmt.sql, conn.dialect())?.is_transaction_control() {
             return Err(Error::InvalidArgument(format!(
                 "{:?} would end or nest this transaction behind its back: use commit(), rollback() or savepoint()",
                 stmt.sql.trim()

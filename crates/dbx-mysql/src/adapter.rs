@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use dbx_core::sql::{Dialect, refuse_transaction_control};
+use dbx_core::sql::Dialect;
 use dbx_core::{
     Adapter, AdapterKind, Connection, Error, Health, Result, ResultSet, Statement, TableInfo,
     TableSchema, Transaction, async_trait,
@@ -107,15 +107,16 @@ impl Adapter for MySqlAdapter {
     }
 
     async fn query(&self, stmt: Statement) -> Result<ResultSet> {
-        refuse_transaction_control(&stmt.sql, Dialect::Mysql)?;
-        let p = Prepared::new(stmt)?;
+        let shape = dbx_core::sql::shape(&stmt.sql, Dialect::Mysql)?;
+        shape.refuse_transaction_control(&stmt.sql)?;
+        let p = Prepared::with_shape(shape, stmt.params)?;
         let mut conn = self.checkout().await?;
         exec::run(&mut conn, &p).await
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
         for s in &stmts {
-            refuse_transaction_control(&s.sql, Dialect::Mysql)?;
+            dbx_core::sql::shape(&s.sql, Dialect::Mysql)?.refuse_transaction_control(&s.sql)?;
         }
         let mut conn = self.checkout().await?;
         dbx_core::txn::run_atomically(&mut *conn, stmts).await

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use dbx_core::sql::{Dialect, leading_keyword, to_native};
-use dbx_core::{AdapterKind, Column, Error, Result, ResultSet, Row, Statement, Value};
+use dbx_core::sql::{self, Dialect, Shape, leading_keyword};
+use dbx_core::{AdapterKind, Column, Error, Params, Result, ResultSet, Row, Statement, Value};
 use mysql_async::consts::StatusFlags;
 use mysql_async::prelude::Queryable;
 
@@ -13,20 +13,27 @@ use crate::types::{decltype, from_mysql, to_mysql};
 /// A statement rewritten to MySQL's `?` placeholders, arguments in order.
 #[derive(Debug)]
 pub(crate) struct Prepared {
-    pub(crate) sql: String,
+    /// The text's shape, shared by every statement with the same text.
+    shape: Arc<Shape>,
     pub(crate) args: Vec<Value>,
-    keyword: Option<String>,
 }
 
 impl Prepared {
     pub(crate) fn new(stmt: Statement) -> Result<Self> {
-        let native = to_native(&stmt.sql, stmt.params, Dialect::Mysql)?;
-        let keyword = leading_keyword(&native.sql, Dialect::Mysql);
-        Ok(Self {
-            sql: native.sql.into_owned(),
-            args: native.args,
-            keyword,
-        })
+        Self::with_shape(sql::shape(&stmt.sql, Dialect::Mysql)?, stmt.params)
+    }
+
+    pub(crate) fn with_shape(shape: Arc<Shape>, params: Params) -> Result<Self> {
+        let args = shape.bind(params)?;
+        Ok(Self { shape, args })
+    }
+
+    pub(crate) fn sql(&self) -> &str {
+        self.shape.sql()
+    }
+
+    pub(crate) fn keyword(&self) -> Option<&str> {
+        self.shape.keyword()
     }
 }
 
@@ -73,7 +80,7 @@ pub(crate) async fn run_pending(conn: &mut MyConn) -> Result<()> {
 /// Runs `p` in the connection's current database.
 pub(crate) async fn run(conn: &mut MyConn, p: &Prepared) -> Result<ResultSet> {
     run_pending(conn).await?;
-    let stmt = match conn.prepare(&p.sql).await {
+    let stmt = match conn.prepare(p.sql()).await {
         Ok(stmt) => stmt,
         Err(e) => return Err(failed(conn, e).await),
     };
@@ -114,7 +121,7 @@ pub(crate) async fn run(conn: &mut MyConn, p: &Prepared) -> Result<ResultSet> {
             .collect::<Result<Vec<_>>>()?;
         rows.push(Row::new(columns.clone(), values));
     }
-    if p.keyword.as_deref() == Some("USE") {
+    if p.keyword() == Some("USE") {
         conn.database = CurrentDb::Unknown;
     }
     let rows_affected = if columns.is_empty() { rows_affected } else { 0 };

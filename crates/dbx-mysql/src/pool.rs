@@ -27,7 +27,11 @@ pub(crate) enum CurrentDb {
 pub(crate) struct MyConn {
     pub(crate) conn: Conn,
     pub(crate) database: CurrentDb,
-    statements: HashMap<(Option<String>, String), Statement>,
+    /// Prepared statements by database and then text, so that a lookup borrows both instead
+    /// of building a key.
+    statements: HashMap<Option<String>, HashMap<String, Statement>>,
+    /// Statements in the map, across databases.
+    cached: usize,
     capacity: usize,
     /// Set when a transaction on this connection was abandoned.
     pub(crate) needs_rollback: bool,
@@ -49,27 +53,46 @@ impl MyConn {
         self.broken || self.conn.is_disconnected()
     }
 
+    /// The database statements are keyed by now: where `USE` is unknown, they share the
+    /// "no database" entry, as before dbx knew.
+    fn statement_key(&self) -> &Option<String> {
+        match &self.database {
+            CurrentDb::Known(db) => db,
+            CurrentDb::Unknown => &None,
+        }
+    }
+
     /// A prepared statement for `sql` in the current database.
     pub(crate) async fn prepare(&mut self, sql: &str) -> Result<Statement, mysql_async::Error> {
-        let db = match &self.database {
-            CurrentDb::Known(db) => db.clone(),
-            CurrentDb::Unknown => None,
-        };
-        let key = (db, sql.to_owned());
-        if let Some(stmt) = self.statements.get(&key) {
+        if let Some(stmt) = self
+            .statements
+            .get(self.statement_key())
+            .and_then(|by_text| by_text.get(sql))
+        {
             return Ok(stmt.clone());
         }
-        if self.statements.len() >= self.capacity {
+        if self.cached >= self.capacity {
             self.close_statements().await?;
         }
         let stmt = self.conn.prep(sql).await?;
-        self.statements.insert(key, stmt.clone());
+        let db = self.statement_key().clone();
+        self.statements
+            .entry(db)
+            .or_default()
+            .insert(sql.to_owned(), stmt.clone());
+        self.cached += 1;
         Ok(stmt)
     }
 
     /// Closes every cached statement on the server, which counts them against a global limit.
     pub(crate) async fn close_statements(&mut self) -> Result<(), mysql_async::Error> {
-        for (_, stmt) in self.statements.drain() {
+        let all: Vec<Statement> = self
+            .statements
+            .drain()
+            .flat_map(|(_, m)| m.into_values())
+            .collect();
+        self.cached = 0;
+        for stmt in all {
             self.conn.close(stmt).await?;
         }
         Ok(())
@@ -90,6 +113,7 @@ impl MyConn {
                 // MySQL has no way back to "no database" short of a reset.
                 self.conn.reset().await?;
                 self.statements.clear();
+                self.cached = 0;
             }
         }
         self.database = wanted;
@@ -121,6 +145,7 @@ impl managed::Manager for MyManager {
             conn,
             database,
             statements: HashMap::new(),
+            cached: 0,
             capacity: self.statement_cache_capacity.max(1),
             needs_rollback: false,
             broken: false,

@@ -38,7 +38,7 @@ impl TxConnection for MyConn {
 
     fn check_in_transaction(&self, stmt: &Statement) -> Result<()> {
         // DDL would commit the transaction on the spot; refuse rather than pretend.
-        let keyword = dbx_core::sql::leading_keyword(&stmt.sql, Dialect::Mysql);
-        exec::refuse_implicit_commit(keyword.as_deref())
+        let shape = dbx_core::sql::shape(&stmt.sql, Dialect::Mysql)?;
+        exec::refuse_implicit_commit(shape.keyword())
     }
 }

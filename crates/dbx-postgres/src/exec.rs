@@ -3,47 +3,62 @@
 use std::pin::pin;
 use std::sync::Arc;
 
-use dbx_core::sql::{Dialect, leading_keyword, to_native};
-use dbx_core::{Column, Error, Result, ResultSet, Row, Statement, Value};
+use dbx_core::sql::{self, Dialect, Shape, leading_keyword};
+use dbx_core::{Error, Params, Result, ResultSet, Row, Statement, Value};
 use futures_util::StreamExt;
 use tokio_postgres::types::ToSql;
 
 use crate::error::map_err;
 use crate::pool::{PgConn, SearchPath};
-use crate::types::{Cell, Param, decltype};
+use crate::types::{Cell, Param};
 
-/// A statement rewritten to `$n` placeholders.
+/// A statement rewritten to `$n` placeholders, with its arguments in that order.
 #[derive(Debug)]
 pub(crate) struct Prepared {
-    pub(crate) sql: String,
+    /// The text's shape, shared by every statement with the same text.
+    shape: Arc<Shape>,
     pub(crate) args: Vec<Value>,
-    keyword: Option<String>,
+}
+
+/// Whether `haystack` contains `needle` (lower-case ASCII), ignoring ASCII case, without
+/// lower-casing a copy of the whole text.
+fn mentions(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 impl Prepared {
     pub(crate) fn new(stmt: Statement) -> Result<Self> {
-        let native = to_native(&stmt.sql, stmt.params, Dialect::Postgres)?;
-        let keyword = leading_keyword(&native.sql, Dialect::Postgres);
-        Ok(Self {
-            sql: native.sql.into_owned(),
-            args: native.args,
-            keyword,
-        })
+        Self::with_shape(sql::shape(&stmt.sql, Dialect::Postgres)?, stmt.params)
+    }
+
+    pub(crate) fn with_shape(shape: Arc<Shape>, params: Params) -> Result<Self> {
+        let args = shape.bind(params)?;
+        Ok(Self { shape, args })
+    }
+
+    pub(crate) fn sql(&self) -> &str {
+        self.shape.sql()
     }
 
     pub(crate) fn keyword(&self) -> Option<&str> {
-        self.keyword.as_deref()
+        self.shape.keyword()
+    }
+
+    pub(crate) fn is_transaction_control(&self) -> bool {
+        self.shape.is_transaction_control()
     }
 
     /// Whether the statement may change session state that dbx tracks (`search_path`) or
     /// drop prepared statements.
     fn touches_session(&self) -> bool {
-        let lower = self.sql.to_ascii_lowercase();
         matches!(
             self.keyword(),
             Some("SET" | "RESET" | "DISCARD" | "DEALLOCATE")
-        ) || lower.contains("search_path")
-            || lower.contains("set_config")
+        ) || mentions(self.sql(), "search_path")
+            || mentions(self.sql(), "set_config")
     }
 
     /// Whether PostgreSQL's row count means "rows changed" for this statement, rather than
@@ -51,12 +66,9 @@ impl Prepared {
     fn counts_changes(&self) -> bool {
         match self.keyword() {
             Some("INSERT" | "UPDATE" | "DELETE" | "MERGE" | "COPY") => true,
-            Some("WITH") => {
-                let lower = self.sql.to_ascii_lowercase();
-                ["insert ", "update ", "delete ", "merge "]
-                    .iter()
-                    .any(|w| lower.contains(w))
-            }
+            Some("WITH") => ["insert ", "update ", "delete ", "merge "]
+                .iter()
+                .any(|w| mentions(self.sql(), w)),
             _ => false,
         }
     }
@@ -80,14 +92,15 @@ pub(crate) async fn run_pending(conn: &mut PgConn) -> Result<()> {
 /// Runs `p` on `conn` as it stands (search path already set).
 pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
     run_pending(conn).await?;
-    let stmt = match conn.prepare(&p.sql).await {
+    let cached = match conn.prepare(p.sql()).await {
         Err(e) if e.code().is_some_and(|c| c.code() == NO_SUCH_PREPARED) => {
             conn.forget_statements();
-            conn.prepare(&p.sql).await
+            conn.prepare(p.sql()).await
         }
         other => other,
     }
     .map_err(map_err)?;
+    let (stmt, columns) = (cached.statement, cached.columns);
     if stmt.params().len() != p.args.len() {
         return Err(Error::Arguments(format!(
             "PostgreSQL sees {} parameters but {} arguments were bound",
@@ -96,11 +109,6 @@ pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
         )));
     }
     let params: Vec<Param<'_>> = p.args.iter().map(Param).collect();
-    let columns: Arc<[Column]> = stmt
-        .columns()
-        .iter()
-        .map(|c| Column::new(c.name(), Some(decltype(c.type_()))))
-        .collect();
     let outcome = async {
         let stream = conn
             .client
@@ -156,12 +164,12 @@ pub(crate) async fn control(conn: &mut PgConn, sql: &str) -> Result<()> {
 pub(crate) async fn describe(conn: &mut PgConn, sql: &str) -> Result<dbx_core::Description> {
     run_pending(conn).await?;
     let (native, params) = dbx_core::sql::describe_placeholders(sql, Dialect::Postgres)?;
-    let stmt = conn.prepare(&native).await.map_err(map_err)?;
-    let columns = stmt
-        .columns()
-        .iter()
-        .map(|c| Column::new(c.name(), Some(decltype(c.type_()))))
-        .collect();
+    let columns = conn
+        .prepare(&native)
+        .await
+        .map_err(map_err)?
+        .columns
+        .to_vec();
     Ok(dbx_core::Description {
         params,
         columns,

@@ -5,11 +5,15 @@
 //! schema never carries over to another tenant's work), and a statement cache keyed by that
 //! path (a statement prepared in one tenant's schema names that schema's tables).
 
-use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use dbx_core::Column;
+use dbx_core::pool::PoolSettings;
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use tokio_postgres::{Client, NoTls, Statement};
 
-use dbx_core::pool::PoolSettings;
+use crate::types::decltype;
 
 /// What a connection's `search_path` is known to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +26,26 @@ pub(crate) enum SearchPath {
     Unknown,
 }
 
+/// A statement prepared on one connection, with its result columns as dbx reports them
+/// (fixed for the prepared statement, so built once rather than on every run).
+#[derive(Debug, Clone)]
+pub(crate) struct CachedStatement {
+    pub(crate) statement: Statement,
+    pub(crate) columns: Arc<[Column]>,
+}
+
 /// One pooled connection and the state dbx keeps beside it.
 #[derive(Debug)]
 pub(crate) struct PgConn {
     pub(crate) client: Client,
     pub(crate) search_path: SearchPath,
-    statements: HashMap<(Option<String>, String), Statement>,
+    /// Statements prepared under the server's search path, by text.
+    statements: HashMap<String, CachedStatement>,
+    /// Statements prepared under a search path dbx set, by path and then text, so that a
+    /// lookup borrows both instead of building a key.
+    by_path: HashMap<String, HashMap<String, CachedStatement>>,
+    /// Statements in both maps.
+    cached: usize,
     capacity: usize,
     /// Set when a transaction on this connection was abandoned; the pool rolls it back
     /// before the connection is handed out again.
@@ -37,27 +55,42 @@ pub(crate) struct PgConn {
 impl PgConn {
     /// A prepared statement for `sql` under the current search path, from the cache when
     /// possible.
-    pub(crate) async fn prepare(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        let schema = match &self.search_path {
-            SearchPath::Set(path) => Some(path.clone()),
-            _ => None,
+    pub(crate) async fn prepare(
+        &mut self,
+        sql: &str,
+    ) -> Result<CachedStatement, tokio_postgres::Error> {
+        let found = match &self.search_path {
+            SearchPath::Set(path) => self.by_path.get(path.as_str()).and_then(|m| m.get(sql)),
+            _ => self.statements.get(sql),
         };
-        let key = (schema, sql.to_owned());
-        if let Some(stmt) = self.statements.get(&key) {
-            return Ok(stmt.clone());
+        if let Some(prepared) = found {
+            return Ok(prepared.clone());
         }
-        let stmt = self.client.prepare(sql).await?;
-        if self.statements.len() >= self.capacity {
+        let statement = self.client.prepare(sql).await?;
+        let columns = statement
+            .columns()
+            .iter()
+            .map(|c| Column::new(c.name(), Some(decltype(c.type_()))))
+            .collect();
+        let prepared = CachedStatement { statement, columns };
+        if self.cached >= self.capacity {
             // Simple and bounded: statements are cheap to prepare again.
-            self.statements.clear();
+            self.forget_statements();
         }
-        self.statements.insert(key, stmt.clone());
-        Ok(stmt)
+        let map = match &self.search_path {
+            SearchPath::Set(path) => self.by_path.entry(path.clone()).or_default(),
+            _ => &mut self.statements,
+        };
+        map.insert(sql.to_owned(), prepared.clone());
+        self.cached += 1;
+        Ok(prepared)
     }
 
     /// Forgets prepared statements, after the server may have dropped them (`DISCARD`).
     pub(crate) fn forget_statements(&mut self) {
         self.statements.clear();
+        self.by_path.clear();
+        self.cached = 0;
     }
 }
 
@@ -113,6 +146,8 @@ impl managed::Manager for PgManager {
             client,
             search_path: SearchPath::ServerDefault,
             statements: HashMap::new(),
+            by_path: HashMap::new(),
+            cached: 0,
             capacity: self.statement_cache_capacity.max(1),
             needs_rollback: false,
         })

@@ -6,7 +6,6 @@
 //! (a failed `COMMIT` rolls back). A session dropped inside a transaction rolls it back
 //! before its connection returns to service.
 
-use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword};
 use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
 
 use crate::adapter::PgAdapter;
@@ -25,9 +24,10 @@ pub struct PgConnection {
     abandoned_savepoint: Option<u32>,
 }
 
-/// How a statement moves the session's transaction state.
-fn transition(sql: &str) -> Option<bool> {
-    match leading_keyword(sql, Dialect::Postgres).as_deref() {
+/// How a transaction-control statement moves the session's transaction state.
+fn transition(p: &Prepared) -> Option<bool> {
+    let sql = p.sql();
+    match p.keyword() {
         Some("BEGIN" | "START") => Some(true),
         Some("COMMIT" | "END" | "ABORT") => Some(false),
         Some("ROLLBACK") => {
@@ -75,10 +75,8 @@ impl Connection for PgConnection {
 
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
         self.settle().await?;
-        let change = is_transaction_control(&stmt.sql, Dialect::Postgres)
-            .then(|| transition(&stmt.sql))
-            .flatten();
         let p = Prepared::new(stmt)?;
+        let change = p.is_transaction_control().then(|| transition(&p)).flatten();
         let result = exec::run(&mut self.conn, &p).await;
         match change {
             Some(true) if result.is_ok() => self.in_transaction = true,

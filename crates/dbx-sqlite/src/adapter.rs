@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword};
+use dbx_core::sql::{self, Dialect};
 use dbx_core::{
     Adapter, AdapterKind, Connection, Error, Health, Result, ResultSet, Statement, TableInfo,
     TableSchema, Transaction, async_trait,
@@ -72,22 +72,19 @@ impl SqliteAdapter {
 }
 
 /// Statements worth trying on a read connection; SQLite itself then confirms read-only-ness.
-fn may_read(sql: &str) -> bool {
+fn may_read(p: &Prepared) -> bool {
     matches!(
-        leading_keyword(sql, Dialect::Sqlite).as_deref(),
+        p.shape.keyword(),
         Some("SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "PRAGMA")
     )
 }
 
-fn refuse_transaction_control(sql: &str) -> Result<()> {
-    if is_transaction_control(sql, Dialect::Sqlite) {
-        return Err(Error::InvalidArgument(format!(
-            "{:?} controls a transaction, which a pooled adapter cannot keep between calls: \
-             use transaction() or connection() instead",
-            sql.trim()
-        )));
-    }
-    Ok(())
+/// Prepares a statement for the pooled adapter, which refuses transaction control: the next
+/// call may run on another connection.
+fn prepare_pooled(stmt: Statement) -> Result<Prepared> {
+    let shape = sql::shape(&stmt.sql, Dialect::Sqlite)?;
+    shape.refuse_transaction_control(&stmt.sql)?;
+    Prepared::with_shape(shape, stmt.params)
 }
 
 impl Inner {
@@ -103,7 +100,7 @@ impl Inner {
     pub(crate) async fn run_autocommit(&self, p: Prepared) -> Result<ResultSet> {
         self.check_open()?;
         let p = match &self.readers {
-            Some(readers) if may_read(&p.sql) => {
+            Some(readers) if may_read(&p) => {
                 match readers.run(move |c| exec::run_if_readonly(c, p)).await? {
                     ReadOutcome::Done(result) => return result,
                     ReadOutcome::Writes(p) => p,
@@ -137,13 +134,7 @@ impl Inner {
 }
 
 fn prepare_all(stmts: Vec<Statement>) -> Result<Vec<Prepared>> {
-    stmts
-        .into_iter()
-        .map(|s| {
-            refuse_transaction_control(&s.sql)?;
-            Prepared::new(s)
-        })
-        .collect()
+    stmts.into_iter().map(prepare_pooled).collect()
 }
 
 #[async_trait]
@@ -153,8 +144,7 @@ impl Adapter for SqliteAdapter {
     }
 
     async fn query(&self, stmt: Statement) -> Result<ResultSet> {
-        refuse_transaction_control(&stmt.sql)?;
-        self.inner.run_autocommit(Prepared::new(stmt)?).await
+        self.inner.run_autocommit(prepare_pooled(stmt)?).await
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {

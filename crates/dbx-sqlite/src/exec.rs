@@ -4,36 +4,40 @@
 use std::sync::Arc;
 
 use dbx_core::Description;
-use dbx_core::sql::{Dialect, leading_keyword, to_native};
-use dbx_core::{Column, Error, Result, ResultSet, Row, Statement, Value};
+use dbx_core::sql::{self, Dialect, Shape};
+use dbx_core::{Column, Error, Params, Result, ResultSet, Row, Statement, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
 use crate::error::map_err;
 
-/// A statement already rewritten into SQLite's `?N` form.
+/// A statement in SQLite's `?N` form, with its arguments in that order.
 #[derive(Debug)]
 pub(crate) struct Prepared {
-    pub(crate) sql: String,
+    /// The text's shape, shared by every statement with the same text.
+    pub(crate) shape: Arc<Shape>,
     pub(crate) args: Vec<Value>,
-    /// Whether the statement is an `INSERT`/`REPLACE`, whose rowid is reported even when it
-    /// equals the previous one. Other statements report a rowid only when it changed (a
-    /// `WITH ... INSERT`, or a trigger that inserts).
-    pub(crate) may_insert: bool,
 }
 
 impl Prepared {
     pub(crate) fn new(stmt: Statement) -> Result<Self> {
-        let native = to_native(&stmt.sql, stmt.params, Dialect::Sqlite)?;
-        let may_insert = matches!(
-            leading_keyword(&native.sql, Dialect::Sqlite).as_deref(),
-            Some("INSERT" | "REPLACE")
-        );
-        Ok(Self {
-            sql: native.sql.into_owned(),
-            args: native.args,
-            may_insert,
-        })
+        Self::with_shape(sql::shape(&stmt.sql, Dialect::Sqlite)?, stmt.params)
+    }
+
+    pub(crate) fn with_shape(shape: Arc<Shape>, params: Params) -> Result<Self> {
+        let args = shape.bind(params)?;
+        Ok(Self { shape, args })
+    }
+
+    pub(crate) fn sql(&self) -> &str {
+        self.shape.sql()
+    }
+
+    /// Whether the statement is an `INSERT`/`REPLACE`, whose rowid is reported even when it
+    /// equals the previous one. Other statements report a rowid only when it changed (a
+    /// `WITH ... INSERT`, or a trigger that inserts).
+    fn may_insert(&self) -> bool {
+        matches!(self.shape.keyword(), Some("INSERT" | "REPLACE"))
     }
 }
 
@@ -80,7 +84,7 @@ pub(crate) enum ReadOutcome {
 
 /// Runs `p` only if SQLite judges it read-only (`sqlite3_stmt_readonly`).
 pub(crate) fn run_if_readonly(conn: &Connection, p: Prepared) -> ReadOutcome {
-    match conn.prepare_cached(&p.sql) {
+    match conn.prepare_cached(p.sql()) {
         Ok(stmt) if !stmt.readonly() => ReadOutcome::Writes(p),
         Ok(stmt) => ReadOutcome::Done(run_prepared(conn, stmt, &p)),
         Err(e) => ReadOutcome::Done(Err(map_err(e))),
@@ -89,7 +93,7 @@ pub(crate) fn run_if_readonly(conn: &Connection, p: Prepared) -> ReadOutcome {
 
 /// Runs `p` and returns its full result.
 pub(crate) fn run(conn: &Connection, p: &Prepared) -> Result<ResultSet> {
-    let stmt = conn.prepare_cached(&p.sql).map_err(map_err)?;
+    let stmt = conn.prepare_cached(p.sql()).map_err(map_err)?;
     run_prepared(conn, stmt, p)
 }
 
@@ -133,7 +137,7 @@ fn run_prepared(
     let changed = !readonly && conn.total_changes() != changes_before;
     let rows_affected = if changed { conn.changes() } else { 0 };
     let rowid = conn.last_insert_rowid();
-    let last_insert_id = (changed && (p.may_insert || rowid != rowid_before)).then_some(rowid);
+    let last_insert_id = (changed && (p.may_insert() || rowid != rowid_before)).then_some(rowid);
     Ok(ResultSet {
         columns,
         rows,

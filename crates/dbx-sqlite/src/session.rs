@@ -16,7 +16,6 @@
 use std::sync::Arc;
 
 use dbx_core::Description;
-use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword};
 use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
 
 use crate::adapter::Inner;
@@ -66,11 +65,11 @@ impl Connection for SqliteConnection {
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
         self.db.check_open()?;
         self.unpin_if_idle();
-        let controls = is_transaction_control(&stmt.sql, Dialect::Sqlite);
-        if leading_keyword(&stmt.sql, Dialect::Sqlite).as_deref() == Some("PRAGMA") {
+        let p = Prepared::new(stmt)?;
+        let controls = p.shape.is_transaction_control();
+        if p.shape.keyword() == Some("PRAGMA") {
             self.sticky = true;
         }
-        let p = Prepared::new(stmt)?;
         if self.pinned.is_none() && !controls && !self.sticky {
             return self.db.run_autocommit(p).await;
         }

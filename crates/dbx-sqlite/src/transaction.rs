@@ -7,7 +7,7 @@
 //! spawned to run it right away, which releases SQLite's file lock without waiting for the
 //! next write.
 
-use dbx_core::sql::{Dialect, is_transaction_control};
+use dbx_core::sql::Dialect;
 use dbx_core::{Error, Result, ResultSet, Statement, Transaction, async_trait};
 
 use crate::exec::{self, Prepared};
@@ -123,14 +123,15 @@ impl<'a> SqliteTransaction<'a> {
 #[async_trait]
 impl Transaction for SqliteTransaction<'_> {
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
-        if is_transaction_control(&stmt.sql, Dialect::Sqlite) {
+        let shape = dbx_core::sql::shape(&stmt.sql, Dialect::Sqlite)?;
+        if shape.is_transaction_control() {
             return Err(Error::InvalidArgument(format!(
                 "{:?} would end or nest this transaction behind its back: use commit(), \
                  rollback() or savepoint()",
                 stmt.sql.trim()
             )));
         }
-        let p = Prepared::new(stmt)?;
+        let p = Prepared::with_shape(shape, stmt.params)?;
         self.lease()?.run(move |c| exec::run(c, &p)).await?
     }
 

@@ -23,7 +23,8 @@ pub struct NativeStatement<'a> {
 }
 
 /// One distinct parameter position and how it was written.
-struct Slot {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Slot {
     position: u32,
     name: Option<String>,
 }
@@ -31,41 +32,24 @@ struct Slot {
 /// Rewrites `sql` for `dialect` and orders `params` to match.
 ///
 /// Errors (all [`Error::Arguments`]) name every placeholder that has no argument, every named
-/// argument that matches no placeholder, and surplus positional arguments.
+/// argument that matches no placeholder, and surplus positional arguments. The rewrite itself
+/// comes from the [`Shape`](super::Shape) cache, so a text seen before is not lexed again.
 pub fn to_native(sql: &str, params: Params, dialect: Dialect) -> Result<NativeStatement<'_>> {
-    let placeholders = if lexer::may_have_placeholders(sql) {
-        lexer::scan(sql, dialect).map_err(Error::Arguments)?
+    let shape = super::shape(sql, dialect)?;
+    let args = shape.bind(params)?;
+    let sql = if shape.has_placeholders() {
+        Cow::Owned(shape.sql().to_owned())
     } else {
-        Vec::new()
+        Cow::Borrowed(sql)
     };
-    if placeholders.is_empty() {
-        if !params.is_empty() {
-            return Err(Error::Arguments(format!(
-                "the statement has no placeholders but {} arguments were given",
-                params.positional.len() + params.named.len()
-            )));
-        }
-        return Ok(NativeStatement {
-            sql: Cow::Borrowed(sql),
-            args: Vec::new(),
-        });
-    }
-
-    let (positions, slots, highest) = layout(&placeholders)?;
-    let values = resolve(&slots, highest, params)?;
-    Ok(rewrite(
-        sql,
-        &placeholders,
-        &positions,
-        &slots,
-        values,
-        dialect,
-    ))
+    Ok(NativeStatement { sql, args })
 }
 
 /// Every placeholder's position (`None` for `??`), the distinct positions in order, and the
 /// highest position.
-fn layout(placeholders: &[lexer::Placeholder]) -> Result<(Vec<Option<u32>>, Vec<Slot>, u32)> {
+pub(super) fn layout(
+    placeholders: &[lexer::Placeholder],
+) -> Result<(Vec<Option<u32>>, Vec<Slot>, u32)> {
     // Give every placeholder its position (None for `??`), and list the distinct positions.
     let mut slots: Vec<Slot> = Vec::new();
     let mut highest = 0u32;
@@ -130,13 +114,12 @@ pub fn describe_placeholders(sql: &str, dialect: Dialect) -> Result<(String, Vec
             }
         };
     }
-    let nulls = vec![Value::Null; slots.len()];
-    let native = rewrite(sql, &placeholders, &positions, &slots, nulls, dialect);
-    Ok((native.sql.into_owned(), labels))
+    let (native, _) = rewrite(sql, &placeholders, &positions, &slots, dialect);
+    Ok((native, labels))
 }
 
 /// Finds the value for each slot, in slot order.
-fn resolve(slots: &[Slot], highest: u32, params: Params) -> Result<Vec<Value>> {
+pub(super) fn resolve(slots: &[Slot], highest: u32, params: Params) -> Result<Vec<Value>> {
     let Params {
         positional,
         mut named,
@@ -189,16 +172,17 @@ fn resolve(slots: &[Slot], highest: u32, params: Params) -> Result<Vec<Value>> {
     Ok(values)
 }
 
-fn rewrite<'a>(
-    sql: &'a str,
+/// `sql` with each placeholder in `dialect`'s native form, and the slot rank of each native
+/// parameter in text order (for MySQL, whose `?` binds once per occurrence).
+pub(super) fn rewrite(
+    sql: &str,
     placeholders: &[lexer::Placeholder],
     positions: &[Option<u32>],
     slots: &[Slot],
-    values: Vec<Value>,
     dialect: Dialect,
-) -> NativeStatement<'a> {
+) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(sql.len() + placeholders.len() * 2);
-    let mut args = Vec::with_capacity(values.len());
+    let mut occurrences = Vec::with_capacity(placeholders.len());
     let mut last = 0;
     let dense = |position: u32| slots.partition_point(|s| s.position < position);
     for (placeholder, position) in placeholders.iter().zip(positions) {
@@ -209,24 +193,16 @@ fn rewrite<'a>(
             continue;
         };
         let rank = dense(*position);
+        occurrences.push(rank);
         // Writing into a String cannot fail.
         let _ = match dialect {
             Dialect::Sqlite => write!(out, "?{}", rank + 1),
             Dialect::Postgres => write!(out, "${}", rank + 1),
-            Dialect::Mysql => {
-                args.push(values[rank].clone());
-                write!(out, "?")
-            }
+            Dialect::Mysql => write!(out, "?"),
         };
     }
     out.push_str(&sql[last..]);
-    if dialect != Dialect::Mysql {
-        args = values;
-    }
-    NativeStatement {
-        sql: Cow::Owned(out),
-        args,
-    }
+    (out, occurrences)
 }
 
 #[cfg(test)]

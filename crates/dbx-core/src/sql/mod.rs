@@ -3,6 +3,7 @@
 mod access;
 mod bind;
 mod lexer;
+mod shape;
 
 pub use access::is_read_only;
 pub use bind::{NativeStatement, describe_placeholders, to_native};
@@ -11,3 +12,4 @@ pub use lexer::{
     is_transaction_control, join_call_parens, leading_keyword, may_have_placeholders,
     refuse_transaction_control, scan, split_statements,
 };
+pub use shape::{Shape, shape};
