@@ -379,10 +379,11 @@ fn open_databases(dir: &std::path::Path) -> usize {
     let mut open = std::collections::BTreeSet::new();
     for fd in std::fs::read_dir("/proc/self/fd").unwrap() {
         // A descriptor closed since the listing has no link to read; it is not open.
-        if let Ok(target) = std::fs::read_link(fd.unwrap().path()) {
-            if target.starts_with(dir) && target.extension().is_some_and(|e| e == "db") {
-                open.insert(target);
-            }
+        if let Ok(target) = std::fs::read_link(fd.unwrap().path())
+            && target.starts_with(dir)
+            && target.extension().is_some_and(|e| e == "db")
+        {
+            open.insert(target);
         }
     }
     open.len()
@@ -581,4 +582,47 @@ async fn idle_tenants_are_closed_after_time_to_idle() {
         .query("SELECT 1".into())
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn sql_cannot_reach_other_files_unless_attach_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.db");
+    let copy = dir.path().join("copy.db");
+    let db = file_db(&dir, |o| o).await;
+    db.execute("CREATE TABLE t (x)".into()).await.unwrap();
+    for sql in [
+        format!("ATTACH DATABASE '{}' AS other", other.display()),
+        format!(
+            "ATTACH DATABASE 'file:{}?mode=rwc' AS other",
+            other.display()
+        ),
+        format!("VACUUM INTO '{}'", copy.display()),
+    ] {
+        let err = db.execute(sql.clone().into()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{sql}: {err}");
+    }
+    assert!(!other.exists() && !copy.exists(), "no file was created");
+    // What reaches no other file still works.
+    db.execute("VACUUM".into()).await.unwrap();
+    let mut session = db.connection().await.unwrap();
+    session
+        .execute("ATTACH DATABASE ':memory:' AS scratch".into())
+        .await
+        .unwrap();
+    session
+        .execute("CREATE TABLE scratch.n (x)".into())
+        .await
+        .unwrap();
+    drop(session);
+
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.db");
+    let db = file_db(&dir, |o| o.allow_attach(true)).await;
+    let mut session = db.connection().await.unwrap();
+    session
+        .execute(format!("ATTACH DATABASE '{}' AS other", other.display()).into())
+        .await
+        .unwrap();
+    assert!(other.exists(), "allowed, ATTACH creates the file");
 }

@@ -28,7 +28,8 @@ async fn open_sqlite(
         .synchronous(config.synchronous)
         .foreign_keys(config.foreign_keys)
         .busy_timeout(config.busy_timeout)
-        .max_readers(config.max_readers);
+        .max_readers(config.max_readers)
+        .allow_attach(config.allow_attach);
     let root = SqliteAdapter::open(SqliteOptions {
         path: resolve(data_dir, &config.path),
         ..template.clone()

@@ -107,6 +107,13 @@ pub struct SqliteOptions {
     ///
     /// Default: 128.
     pub statement_cache_capacity: usize,
+    /// Let SQL attach other database files (`ATTACH DATABASE 'path'`) and write copies
+    /// (`VACUUM INTO 'path'`). Off, both are refused with `permission_denied` while `VACUUM`,
+    /// temporary and in-memory attachments still work: a database that takes SQL from
+    /// outside (a tenant over Hrana, say) must not reach other files through it.
+    ///
+    /// Default: false.
+    pub allow_attach: bool,
 }
 
 impl Default for SqliteOptions {
@@ -120,6 +127,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_readers: 4,
             statement_cache_capacity: 128,
+            allow_attach: false,
         }
     }
 }
@@ -175,6 +183,13 @@ impl SqliteOptions {
     #[must_use]
     pub fn foreign_keys(mut self, on: bool) -> Self {
         self.foreign_keys = on;
+        self
+    }
+
+    /// Sets [`allow_attach`](Self::allow_attach).
+    #[must_use]
+    pub fn allow_attach(mut self, allow: bool) -> Self {
+        self.allow_attach = allow;
         self
     }
 

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use dbx_core::{AdapterKind, Error, PoolStatus, Result};
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedMutexGuard, Semaphore};
 
@@ -29,7 +30,7 @@ pub(crate) fn open(options: &SqliteOptions, writer: bool) -> Result<Connection> 
     if writer && options.create_if_missing {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
-    let conn = Connection::open_with_flags(&options.path, flags).map_err(|e| match e {
+    let mut conn = Connection::open_with_flags(&options.path, flags).map_err(|e| match e {
         rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::CannotOpen => {
             Error::Config(format!(
                 "cannot open SQLite database {}: the file or its directory is missing or not accessible",
@@ -40,6 +41,10 @@ pub(crate) fn open(options: &SqliteOptions, writer: bool) -> Result<Connection> 
     })?;
     conn.busy_timeout(options.busy_timeout).map_err(map_err)?;
     conn.set_prepared_statement_cache_capacity(options.statement_cache_capacity);
+    if !options.allow_attach {
+        conn.authorizer(Some(refuse_attaching_files))
+            .map_err(map_err)?;
+    }
     let mut pragmas = format!(
         "PRAGMA synchronous = {}; PRAGMA foreign_keys = {};",
         options.synchronous.as_sql(),
@@ -57,6 +62,18 @@ pub(crate) fn open(options: &SqliteOptions, writer: bool) -> Result<Connection> 
     }
     conn.execute_batch(&pragmas).map_err(map_err)?;
     Ok(conn)
+}
+
+/// Refuses attaching a database file, which `ATTACH` and `VACUUM INTO` do, and allows the
+/// rest. `VACUUM` attaches a temporary database without a name, and `:memory:` reaches no
+/// file, so both stay allowed.
+fn refuse_attaching_files(context: AuthContext<'_>) -> Authorization {
+    match context.action {
+        AuthAction::Attach { filename } if !filename.is_empty() && filename != ":memory:" => {
+            Authorization::Deny
+        }
+        _ => Authorization::Allow,
+    }
 }
 
 /// The single write connection.

@@ -236,6 +236,11 @@ pub struct SqliteAdapterConfig {
     ///
     /// Default: 4.
     pub max_readers: usize,
+    /// Let SQL attach other database files (`ATTACH`) and write copies (`VACUUM INTO`).
+    /// Off, a tenant's SQL cannot reach any file but its own.
+    ///
+    /// Default: false.
+    pub allow_attach: bool,
     /// The tenant cache.
     pub cache: TenantCacheConfig,
 }
@@ -254,6 +259,7 @@ impl Default for SqliteAdapterConfig {
             foreign_keys: options.foreign_keys,
             busy_timeout: options.busy_timeout,
             max_readers: options.max_readers,
+            allow_attach: options.allow_attach,
             cache: TenantCacheConfig::default(),
         }
     }
