@@ -5,6 +5,9 @@ mod bind;
 mod lexer;
 mod shape;
 
+#[cfg(test)]
+mod proptests;
+
 pub use access::is_read_only;
 pub use bind::{NativeStatement, describe_placeholders, to_native};
 pub use lexer::{

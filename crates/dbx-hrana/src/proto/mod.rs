@@ -2,6 +2,8 @@
 //! the spec asks of every peer; unknown `type` tags are errors.
 
 pub(crate) mod pb;
+#[cfg(test)]
+mod proptests;
 mod value;
 pub mod ws;
 
