@@ -1,5 +1,6 @@
 //! `cargo xtask <task>`: the project's automation, in Rust instead of shell scripts.
 
+mod bench;
 mod ci;
 mod config_schema;
 mod readme_serve;
@@ -15,6 +16,8 @@ usage: cargo xtask <task>
 
 tasks:
   test    build everything and run every test suite (the one test command)
+  bench [--quick] [--only SECTION,...]  dbx against the raw drivers, Hrana load, tenants,
+          migrations and footprint; a full run rewrites docs/benchmarks.md
   lint    cargo fmt --check, clippy -D warnings and the Cargo.lock rules
   ci      lint, then test
   servers start throwaway PostgreSQL and MariaDB servers and print their URLs
@@ -30,6 +33,7 @@ fn main() -> Result<()> {
         .map_or(("", &[][..]), |(t, r)| (t.as_str(), r));
     match task {
         "test" => test::run(rest),
+        "bench" => bench::run(rest),
         "lint" => ci::lint(),
         "ci" => ci::run(rest),
         "servers" => servers::serve_until_interrupted(),

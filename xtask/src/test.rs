@@ -78,6 +78,9 @@ pub(crate) fn run(extra: &[String]) -> Result<()> {
             .args(extra)
             .envs(env.iter().cloned());
         run_counted(&mut test, &mut tally)?;
+        // Every benchmark once with tiny counts, so that the bench never rots; no timings
+        // are judged.
+        crate::bench::quick(&env)?;
         // Doctests are not part of `--all-targets`; the crate READMEs are doctested here.
         run_counted(cargo().args(["test", "--workspace", "--doc"]), &mut tally)?;
         run_cmd(cargo().args(["run", "--quiet", "-p", "dbx", "--example", "quickstart"]))?;

@@ -1,0 +1,97 @@
+//! `dbx serve` as a process of its own, as users run it: the load generator never shares a
+//! runtime with the server it measures.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Variables that `dbx` reads as configuration; the bench's own environment must not leak
+/// into the server it measures.
+const CONFIG_VARIABLES: [&str; 21] = [
+    "DBX_CONFIG",
+    "DBX_DATA_DIR",
+    "DBX_AUTH_KEYS_FILE",
+    "DATABASE_URL",
+    "DATABASE_TYPE",
+    "DATABASE_FILE",
+    "DATABASE_LIBSQL_URL",
+    "DATABASE_LIBSQL_AUTH_TOKEN",
+    "DATABASE_LIBSQL_REPLICAS",
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_SSL",
+    "MYSQL_HOST",
+    "MYSQL_PORT",
+    "MYSQL_DATABASE",
+    "MYSQL_USER",
+    "MYSQL_PASSWORD",
+    "RUST_LOG",
+];
+
+/// A running `dbx serve`, killed if dropped before [`Served::stop`].
+#[derive(Debug)]
+pub(crate) struct Served {
+    child: Child,
+    pub(crate) addr: SocketAddr,
+    pub(crate) pid: u32,
+}
+
+impl Served {
+    /// Starts `dbx <global> serve --listen 127.0.0.1:0` and waits for its address line.
+    pub(crate) async fn start(dbx: &Path, global: &[&str]) -> Result<Served> {
+        ensure!(
+            dbx.is_file(),
+            "{} does not exist: build it first (`cargo xtask bench` does)",
+            dbx.display()
+        );
+        let mut cmd = Command::new(dbx);
+        for var in CONFIG_VARIABLES {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
+            .args(global)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", dbx.display()))?;
+        let pid = child.id().context("dbx serve exited at once")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .context("dbx serve printed no address within 60 s")??
+            .context("dbx serve exited before printing its address")?;
+        let addr = first
+            .strip_prefix("dbx listening on http://")
+            .with_context(|| format!("unexpected first line {first:?}"))?
+            .parse()?;
+        // Keep reading, so that the pipe never fills and blocks the server.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Served { child, addr, pid })
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub(crate) async fn stop(mut self) -> Result<()> {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()?;
+        ensure!(status.success(), "could not signal dbx serve");
+        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .context("dbx serve did not stop within 30 s of SIGTERM")??;
+        if !exit.success() {
+            bail!("dbx serve exited with {exit} after SIGTERM");
+        }
+        Ok(())
+    }
+}
