@@ -3,6 +3,7 @@
 mod bench;
 mod ci;
 mod config_schema;
+mod fuzz;
 mod readme_serve;
 mod servers;
 mod studio;
@@ -22,6 +23,8 @@ tasks:
   ci      lint, then test
   servers start throwaway PostgreSQL and MariaDB servers and print their URLs
   config-schema  regenerate deploy/ (JSON Schema, Helm values schema, Rancher questions)
+  fuzz <target>|all [--seconds N]  run a cargo-fuzz target (hrana_json, hrana_protobuf,
+          websocket, placeholders, config); needs `cargo install cargo-fuzz`
   serve-check    run the README's first command (release `dbx serve`) and probe it (part of `test`)
   studio [--check]  rebuild the Studio bundle (crates/dbx-server/studio/dist), or check it matches the sources (part of `lint`)
 ";
@@ -34,6 +37,7 @@ fn main() -> Result<()> {
     match task {
         "test" => test::run(rest),
         "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
         "lint" => ci::lint(),
         "ci" => ci::run(rest),
         "servers" => servers::serve_until_interrupted(),

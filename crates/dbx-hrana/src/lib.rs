@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod proto;
 pub mod server;
 

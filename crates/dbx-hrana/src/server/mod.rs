@@ -9,7 +9,7 @@ mod namespace;
 mod stats;
 mod stream;
 mod token;
-mod ws;
+pub(crate) mod ws;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dbx_core::Adapter;
@@ -83,18 +83,11 @@ pub(crate) async fn upgrade(
     };
     let limit = state.config.max_body_bytes;
     ws.max_message_size(limit).on_upgrade(move |socket| {
-        let conn = Conn {
-            state,
-            adapter,
-            namespace,
-            read_only: Arc::new(AtomicBool::new(false)),
-            version,
-            out: mpsc::channel(1).0,
-            streams: HashMap::new(),
-            cursors: HashMap::new(),
-            sqls: HashMap::new(),
-        };
-        connection(conn, socket, protobuf)
+        connection(
+            Conn::new(state, adapter, namespace, version),
+            socket,
+            protobuf,
+        )
     })
 }
 
@@ -138,7 +131,7 @@ enum Work {
     CloseCursor { cursor_id: i32 },
 }
 
-struct Conn {
+pub(crate) struct Conn {
     state: Arc<ServerState>,
     adapter: Arc<dyn Adapter>,
     namespace: Namespace,
@@ -162,7 +155,16 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
-async fn connection(mut conn: Conn, mut socket: WebSocket, protobuf: bool) {
+/// Serves one connection: reads client messages from `socket` and writes the server's to it.
+/// Generic over the socket so that a session can also be driven without one (the fuzz
+/// targets do).
+pub(crate) async fn connection<S>(mut conn: Conn, mut socket: S, protobuf: bool)
+where
+    S: futures_util::Stream<Item = Result<Message, axum::Error>>
+        + futures_util::Sink<Message>
+        + Unpin,
+{
+    use futures_util::{SinkExt, StreamExt};
     let (out, mut outgoing) = mpsc::channel::<ServerMsg>(64);
     conn.out = out;
     let version = conn.version;
@@ -174,7 +176,7 @@ async fn connection(mut conn: Conn, mut socket: WebSocket, protobuf: bool) {
                     return;
                 }
             }
-            incoming = socket.recv() => {
+            incoming = socket.next() => {
                 let Some(Ok(incoming)) = incoming else { return };
                 if matches!(incoming, Message::Close(_)) {
                     return;
@@ -225,6 +227,25 @@ async fn connection(mut conn: Conn, mut socket: WebSocket, protobuf: bool) {
 }
 
 impl Conn {
+    pub(crate) fn new(
+        state: Arc<ServerState>,
+        adapter: Arc<dyn Adapter>,
+        namespace: Namespace,
+        version: Version,
+    ) -> Self {
+        Self {
+            state,
+            adapter,
+            namespace,
+            read_only: Arc::new(AtomicBool::new(false)),
+            version,
+            out: mpsc::channel(1).0,
+            streams: HashMap::new(),
+            cursors: HashMap::new(),
+            sqls: HashMap::new(),
+        }
+    }
+
     /// Checks a `hello`'s token and takes its rights for the requests that follow.
     fn authenticate(&self, jwt: Option<&str>) -> Result<(), proto::Error> {
         let grant = auth::from_hello(self.state.config.auth.as_ref(), jwt)
