@@ -1,5 +1,6 @@
 //! The conformance suite and SQLite-specific tests, against file databases in a temp dir.
 
+mod classifier;
 mod specific;
 
 use std::sync::Arc;
