@@ -8,6 +8,7 @@ mod support;
 mod auth;
 mod changes;
 mod cli;
+mod damaged;
 mod openapi;
 mod routes;
 mod script;

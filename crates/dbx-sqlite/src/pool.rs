@@ -60,8 +60,30 @@ pub(crate) fn open(options: &SqliteOptions, writer: bool) -> Result<Connection> 
         // A statement misrouted to a reader fails instead of writing behind the writer's back.
         pragmas.push_str(" PRAGMA query_only = ON;");
     }
-    conn.execute_batch(&pragmas).map_err(map_err)?;
+    conn.execute_batch(&pragmas)
+        .map_err(|e| damaged(options, e))?;
     Ok(conn)
+}
+
+/// Names the file and the way out when SQLite finds it is not a database (the first read of
+/// a connection, the pragmas above, is where a damaged file shows).
+fn damaged(options: &SqliteOptions, err: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    if let rusqlite::Error::SqliteFailure(code, _) = &err
+        && matches!(code.code, NotADatabase | DatabaseCorrupt)
+    {
+        return Error::from_database(
+            dbx_core::ErrorKind::Other,
+            AdapterKind::Sqlite,
+            crate::error::result_code_name(code.extended_code),
+            format!(
+                "{} is damaged or is not a SQLite database ({err}): restore it from a backup, \
+                 or move it aside and create the database again",
+                options.path.display()
+            ),
+        );
+    }
+    map_err(err)
 }
 
 /// Refuses attaching a database file, which `ATTACH` and `VACUUM INTO` do, and allows the

@@ -166,7 +166,8 @@ impl TenantManager for SqliteTenants {
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Arc<dyn Adapter>> {
-        self.cache
+        let adapter = self
+            .cache
             .get_or_open(id, async {
                 let _lifecycle = self.lifecycle.lock().await;
                 if !self.exists(id).await? {
@@ -174,7 +175,23 @@ impl TenantManager for SqliteTenants {
                 }
                 self.open_tenant(id, false).await
             })
-            .await
+            .await?;
+        // A file deleted under an open tenant would take its writes into an unlinked inode,
+        // lost at close, while new readers fail to open it. Treat it as a deleted tenant.
+        // One `stat` of a local path, about a microsecond: cheaper inline than a hop to the
+        // blocking pool.
+        if matches!(self.path_of(id).try_exists(), Ok(false)) {
+            if let Some(open) = self.cache.remove(id).await {
+                open.close().await;
+            }
+            return Err(Error::InvalidTenant {
+                id: id.to_string(),
+                reason: "its database file was deleted while it was open; nothing more is \
+                         written to it. Restore the file, or delete the tenant and create it again"
+                    .to_owned(),
+            });
+        }
+        Ok(adapter)
     }
 
     fn cache_stats(&self) -> TenantCacheStats {
