@@ -5,11 +5,13 @@
 #[allow(dead_code)]
 mod support;
 
+mod attacks;
 mod auth;
 mod changes;
 mod cli;
 mod damaged;
 mod openapi;
+mod outage;
 mod routes;
 mod script;
 mod shutdown;
