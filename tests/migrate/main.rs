@@ -5,6 +5,7 @@
 
 mod atomicity;
 mod checksums;
+mod crash;
 mod down_reset;
 mod features;
 mod locking;
