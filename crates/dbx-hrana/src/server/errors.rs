@@ -54,6 +54,28 @@ pub(crate) fn stmt_error(err: &Error) -> proto::Error {
     }
 }
 
+/// The status for a failure to reach a database: 503 when waiting may help (the server is
+/// busy, slow or unreachable), 500 when it will not (a damaged file, say).
+pub(crate) fn unreachable_status(kind: ErrorKind) -> axum::http::StatusCode {
+    match kind {
+        ErrorKind::Busy | ErrorKind::Timeout | ErrorKind::ConnectionLost => {
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Every 503 says when to try again, so that clients back off instead of hammering.
+pub(crate) fn with_retry_after(mut response: axum::response::Response) -> axum::response::Response {
+    if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,11 +130,11 @@ impl Encoding {
     /// A Hrana `Error` body, so that clients show its code.
     fn error(self, status: StatusCode, code: &str, message: &str) -> Response {
         let error = proto::Error::new(code, message);
-        self.respond(
+        super::errors::with_retry_after(self.respond(
             status,
             || serde_json::to_string(&error).unwrap_or_default(),
             || pb::convert::error_out(error.clone()).encode_to_vec(),
-        )
+        ))
     }
 
     fn decode_pipeline(self, body: &[u8]) -> Result<PipelineReqBody, String> {
@@ -227,20 +227,16 @@ async fn acquire(
                 "the server has {} open streams, its limit; retry shortly",
                 state.config.max_streams
             );
-            let mut response = encoding.error(
+            return Err(encoding.error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "STREAMS_EXHAUSTED",
                 &message,
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            return Err(response);
+            ));
         }
         let adapter = namespace::adapter(state, &owner.namespace).await?;
         let conn = adapter.connection().await.map_err(|e| {
             encoding.error(
-                StatusCode::SERVICE_UNAVAILABLE,
+                super::errors::unreachable_status(e.kind()),
                 "SERVER_ERROR",
                 &format!("cannot open a stream: {e}"),
             )

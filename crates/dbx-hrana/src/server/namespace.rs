@@ -26,7 +26,9 @@ pub(crate) struct Refusal(StatusCode, Box<str>);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+        super::errors::with_retry_after(
+            (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response(),
+        )
     }
 }
 
@@ -80,8 +82,8 @@ pub(crate) async fn adapter(
             StatusCode::NOT_FOUND,
             format!("namespace {id} does not exist; create it with POST /v1/namespaces/{id}/create ({e})"),
         ),
-        _ => refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
+        kind => refuse(
+            super::errors::unreachable_status(kind),
             format!("namespace {id} cannot be opened: {e}"),
         ),
     })
