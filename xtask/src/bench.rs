@@ -19,10 +19,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     outcome
 }
 
-/// `--quick` inside `cargo xtask test`, on the servers the tests already use.
+/// `--quick` inside `cargo xtask test`, on the servers the tests already use, and a short
+/// soak (too short to judge memory, long enough to fail on any failed request).
 pub(crate) fn quick(env: &[(&'static str, String)]) -> Result<()> {
     build(true)?;
-    run_harness(true, &["--quick".to_owned()], env)
+    run_harness(true, &["--quick".to_owned()], env)?;
+    let bin = project_root().join("target/debug");
+    run_cmd(
+        Command::new(bin.join("dbx-bench"))
+            .current_dir(project_root())
+            .arg("--dbx")
+            .arg(bin.join("dbx"))
+            .args(["--soak", "3", "--out", "target/soak/quick"])
+            .envs(env.iter().cloned()),
+    )
 }
 
 fn build(quick: bool) -> Result<()> {
@@ -54,4 +64,31 @@ fn run_harness(quick: bool, args: &[String], env: &[(&'static str, String)]) -> 
         bench.args(["--docs", "docs/benchmarks.md"]);
     }
     run_cmd(&mut bench)
+}
+
+/// `cargo xtask soak --seconds N`: the harness's soak, in release, against the same throwaway
+/// servers; its figures go to `target/soak/`.
+pub(crate) fn soak(args: &[String]) -> Result<()> {
+    let mut seconds = "60".to_owned();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match (arg.as_str(), it.next()) {
+            ("--seconds", Some(value)) => seconds = value.clone(),
+            _ => anyhow::bail!("usage: cargo xtask soak [--seconds N]  (default 60)"),
+        }
+    }
+    build(false)?;
+    let env = crate::servers::start_all()?;
+    let root = project_root();
+    let bin = root.join("target/release");
+    let outcome = run_cmd(
+        Command::new(bin.join("dbx-bench"))
+            .current_dir(&root)
+            .arg("--dbx")
+            .arg(bin.join("dbx"))
+            .args(["--soak", &seconds, "--out", "target/soak"])
+            .envs(env.iter().cloned()),
+    );
+    crate::servers::stop_all();
+    outcome
 }

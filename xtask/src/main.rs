@@ -23,6 +23,8 @@ tasks:
   ci      lint, then test
   servers start throwaway PostgreSQL and MariaDB servers and print their URLs
   config-schema  regenerate deploy/ (JSON Schema, Helm values schema, Rancher questions)
+  soak [--seconds N]  mixed Hrana and REST load at saturation on SQLite and PostgreSQL;
+          fails on 5xx (but 503 with Retry-After), >10% memory growth, descriptor growth
   fuzz <target>|all [--seconds N]  run a cargo-fuzz target (hrana_json, hrana_protobuf,
           websocket, placeholders, config); needs `cargo install cargo-fuzz`
   serve-check    run the README's first command (release `dbx serve`) and probe it (part of `test`)
@@ -38,6 +40,7 @@ fn main() -> Result<()> {
         "test" => test::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "soak" => bench::soak(rest),
         "lint" => ci::lint(),
         "ci" => ci::run(rest),
         "servers" => servers::serve_until_interrupted(),

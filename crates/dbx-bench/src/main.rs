@@ -7,6 +7,7 @@ mod migrations;
 mod overhead;
 mod report;
 mod serve;
+mod soak;
 mod stats;
 mod sys;
 mod tenants;
@@ -19,12 +20,16 @@ use serde::Serialize;
 
 const USAGE: &str = "\
 usage: dbx-bench [--quick] [--only SECTION,...] [--out DIR] [--dbx PATH] [--docs FILE]
+       dbx-bench --soak SECONDS [--out DIR] [--dbx PATH]
 
   --quick        every benchmark with tiny counts (what `cargo xtask test` runs)
   --only         some of: overhead, hrana, tenants, migrations, footprint (default: all)
   --out DIR      where the JSON results go (default: target/bench)
   --dbx PATH     the `dbx` binary to serve and migrate with (default: beside this one)
   --docs FILE    rewrite this Markdown file with the results, keeping the previous ones
+  --soak SECONDS instead of the benchmarks, mixed Hrana and REST load at saturation for that
+                 long on SQLite and on PostgreSQL; fails on 5xx (but 503 with Retry-After),
+                 failed requests, >10% memory growth after the middle, descriptor growth
 
 PostgreSQL and MariaDB come from DBX_TEST_POSTGRES_URL and DBX_TEST_MYSQL_URL, which
 `cargo xtask bench` sets after starting throwaway servers.
@@ -100,6 +105,7 @@ struct Args {
     out: PathBuf,
     dbx: PathBuf,
     docs: Option<PathBuf>,
+    soak: Option<u64>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -109,6 +115,7 @@ fn parse_args() -> Result<Args> {
         out: PathBuf::from("target/bench"),
         dbx: std::env::current_exe()?.with_file_name("dbx"),
         docs: None,
+        soak: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -133,6 +140,13 @@ fn parse_args() -> Result<Args> {
             "--out" => args.out = value("--out")?.into(),
             "--dbx" => args.dbx = value("--dbx")?.into(),
             "--docs" => args.docs = Some(value("--docs")?.into()),
+            "--soak" => {
+                let secs = value("--soak")?;
+                args.soak = Some(
+                    secs.parse()
+                        .with_context(|| format!("--soak takes whole seconds, not {secs:?}"))?,
+                );
+            }
             "-h" | "--help" => {
                 eprint!("{USAGE}");
                 std::process::exit(0);
@@ -215,11 +229,27 @@ async fn run(args: &Args) -> Result<Results> {
     Ok(results)
 }
 
+/// `--soak`: the load, its figures in `soak.json` and `soak.md`, and the verdict.
+async fn soak_only(args: &Args, seconds: u64) -> Result<()> {
+    std::fs::create_dir_all(&args.out)?;
+    let urls = ServerUrls::from_env()?;
+    let results = soak::run(seconds, &urls, &args.dbx).await?;
+    write_json(&args.out, "soak", &results)?;
+    let table = report::render_soak(&results, &sys::Machine::read());
+    let path = args.out.join("soak.md");
+    std::fs::write(&path, &table).with_context(|| format!("writing {}", path.display()))?;
+    eprint!("{table}");
+    soak::judge(&results)
+}
+
 fn main() -> Result<()> {
     let args = parse_args()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if let Some(seconds) = args.soak {
+        return runtime.block_on(soak_only(&args, seconds));
+    }
     let results = runtime.block_on(run(&args))?;
     let mut command = "cargo xtask bench".to_owned();
     if args.scale == Scale::Quick {

@@ -290,6 +290,52 @@ fn render_footprint(out: &mut String, f: &crate::footprint::Footprint) {
     out!(out);
 }
 
+/// The soak's table, for `docs/reliability.md`.
+pub(crate) fn render_soak(results: &[crate::soak::SoakResult], m: &crate::sys::Machine) -> String {
+    let mut out = String::new();
+    out!(
+        out,
+        "Soak: commit `{}`, {}, {} ({} cores)\n",
+        m.commit,
+        m.date,
+        m.cpu,
+        m.cores
+    );
+    out!(
+        out,
+        "| backend | seconds | clients | requests | req/s | answers by status | 503 + Retry-After | failures | RSS MiB, middle → end | growth | fds, middle → end |"
+    );
+    out!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for r in results {
+        let statuses: Vec<String> = r
+            .by_status
+            .iter()
+            .map(|(s, n)| format!("{s}: {n}"))
+            .collect();
+        out!(
+            out,
+            "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {:.1} → {:.1} | {:+.1}% | {} → {} |",
+            r.backend,
+            r.seconds,
+            r.clients,
+            r.requests,
+            r.per_second,
+            statuses.join(", "),
+            r.overload,
+            r.failures,
+            r.rss_mid_mib,
+            r.rss_end_mib,
+            r.rss_growth_pct,
+            r.fds_mid,
+            r.fds_end
+        );
+    }
+    out
+}
+
 /// `page` with `latest` as the new latest block; the old latest block becomes the previous
 /// one, replacing the older. A page without markers gets them appended.
 pub(crate) fn splice(page: &str, latest: &str) -> String {

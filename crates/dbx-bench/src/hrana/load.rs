@@ -201,7 +201,7 @@ pub(crate) fn http_request(
     }
 }
 
-fn check_http(kind: Kind, status: u16, body: &[u8], ids: &[i64]) -> Result<()> {
+pub(crate) fn check_http(kind: Kind, status: u16, body: &[u8], ids: &[i64]) -> Result<()> {
     if kind == Kind::HttpProtobufV3 {
         ensure!(status == 200, "HTTP {status}");
         pb::all_ok(body, 2).map_err(anyhow::Error::msg)?;

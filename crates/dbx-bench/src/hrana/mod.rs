@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-pub(crate) use load::{Kind, send};
+pub(crate) use load::{Client, Kind, check_http, http_request, send};
 
 use crate::Scale;
 use crate::databases::{PgDatabase, sqlite_file};
