@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use dbx_core::sql::{self, Dialect, Shape, leading_keyword};
-use dbx_core::{AdapterKind, Column, Error, Params, Result, ResultSet, Row, Statement, Value};
+use dbx_core::sql::{Dialect, leading_keyword};
+use dbx_core::{AdapterKind, Column, Error, Result, ResultSet, Row};
 use mysql_async::consts::StatusFlags;
 use mysql_async::prelude::Queryable;
 
@@ -11,31 +11,7 @@ use crate::pool::{CurrentDb, MyConn};
 use crate::types::{decltype, from_mysql, to_mysql};
 
 /// A statement rewritten to MySQL's `?` placeholders, arguments in order.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    /// The text's shape, shared by every statement with the same text.
-    shape: Arc<Shape>,
-    pub(crate) args: Vec<Value>,
-}
-
-impl Prepared {
-    pub(crate) fn new(stmt: Statement) -> Result<Self> {
-        Self::with_shape(sql::shape(&stmt.sql, Dialect::Mysql)?, stmt.params)
-    }
-
-    pub(crate) fn with_shape(shape: Arc<Shape>, params: Params) -> Result<Self> {
-        let args = shape.bind(params)?;
-        Ok(Self { shape, args })
-    }
-
-    pub(crate) fn sql(&self) -> &str {
-        self.shape.sql()
-    }
-
-    pub(crate) fn keyword(&self) -> Option<&str> {
-        self.shape.keyword()
-    }
-}
+pub(crate) type Prepared = dbx_core::sql::Bound;
 
 /// Refuses a statement after which MySQL commits on its own (DDL, GRANT, LOCK TABLES ...)
 /// inside a batch or transaction, whose all-or-nothing promise it would break.

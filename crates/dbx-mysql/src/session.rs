@@ -48,7 +48,11 @@ impl Connection for MySqlConnection {
 
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
         self.settle().await?;
-        exec::run(&mut self.conn, &Prepared::new(stmt)?).await
+        exec::run(
+            &mut self.conn,
+            &Prepared::new(stmt, dbx_core::sql::Dialect::Mysql)?,
+        )
+        .await
     }
 
     async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {

@@ -25,7 +25,7 @@ impl TxConnection for MyConn {
     }
 
     async fn run(&mut self, stmt: Statement) -> Result<ResultSet> {
-        exec::run(self, &Prepared::new(stmt)?).await
+        exec::run(self, &Prepared::new(stmt, dbx_core::sql::Dialect::Mysql)?).await
     }
 
     fn abandon(&mut self) {

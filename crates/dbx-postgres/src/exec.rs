@@ -1,10 +1,9 @@
 //! Runs one statement on a pooled connection.
 
 use std::pin::pin;
-use std::sync::Arc;
 
-use dbx_core::sql::{self, Dialect, Shape, leading_keyword};
-use dbx_core::{Error, Params, Result, ResultSet, Row, Statement, Value};
+use dbx_core::sql::{Dialect, leading_keyword};
+use dbx_core::{Error, Result, ResultSet, Row, Value};
 use futures_util::StreamExt;
 use tokio_postgres::types::ToSql;
 
@@ -13,12 +12,7 @@ use crate::pool::{PgConn, SearchPath};
 use crate::types::{Cell, Param};
 
 /// A statement rewritten to `$n` placeholders, with its arguments in that order.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    /// The text's shape, shared by every statement with the same text.
-    shape: Arc<Shape>,
-    pub(crate) args: Vec<Value>,
-}
+pub(crate) type Prepared = dbx_core::sql::Bound;
 
 /// Whether `haystack` contains `needle` (lower-case ASCII), ignoring ASCII case, without
 /// lower-casing a copy of the whole text.
@@ -29,48 +23,25 @@ fn mentions(haystack: &str, needle: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-impl Prepared {
-    pub(crate) fn new(stmt: Statement) -> Result<Self> {
-        Self::with_shape(sql::shape(&stmt.sql, Dialect::Postgres)?, stmt.params)
-    }
+/// Whether the statement may change session state that dbx tracks (`search_path`) or drop
+/// prepared statements.
+fn touches_session(p: &Prepared) -> bool {
+    matches!(
+        p.keyword(),
+        Some("SET" | "RESET" | "DISCARD" | "DEALLOCATE")
+    ) || mentions(p.sql(), "search_path")
+        || mentions(p.sql(), "set_config")
+}
 
-    pub(crate) fn with_shape(shape: Arc<Shape>, params: Params) -> Result<Self> {
-        let args = shape.bind(params)?;
-        Ok(Self { shape, args })
-    }
-
-    pub(crate) fn sql(&self) -> &str {
-        self.shape.sql()
-    }
-
-    pub(crate) fn keyword(&self) -> Option<&str> {
-        self.shape.keyword()
-    }
-
-    pub(crate) fn is_transaction_control(&self) -> bool {
-        self.shape.is_transaction_control()
-    }
-
-    /// Whether the statement may change session state that dbx tracks (`search_path`) or
-    /// drop prepared statements.
-    fn touches_session(&self) -> bool {
-        matches!(
-            self.keyword(),
-            Some("SET" | "RESET" | "DISCARD" | "DEALLOCATE")
-        ) || mentions(self.sql(), "search_path")
-            || mentions(self.sql(), "set_config")
-    }
-
-    /// Whether PostgreSQL's row count means "rows changed" for this statement, rather than
-    /// "rows returned" (a `SELECT`'s count is reported as 0 affected, as on every backend).
-    fn counts_changes(&self) -> bool {
-        match self.keyword() {
-            Some("INSERT" | "UPDATE" | "DELETE" | "MERGE" | "COPY") => true,
-            Some("WITH") => ["insert ", "update ", "delete ", "merge "]
-                .iter()
-                .any(|w| mentions(self.sql(), w)),
-            _ => false,
-        }
+/// Whether PostgreSQL's row count means "rows changed" for this statement, rather than "rows
+/// returned" (a `SELECT`'s count is reported as 0 affected, as on every backend).
+fn counts_changes(p: &Prepared) -> bool {
+    match p.keyword() {
+        Some("INSERT" | "UPDATE" | "DELETE" | "MERGE" | "COPY") => true,
+        Some("WITH") => ["insert ", "update ", "delete ", "merge "]
+            .iter()
+            .any(|w| mentions(p.sql(), w)),
+        _ => false,
     }
 }
 
@@ -127,7 +98,7 @@ pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
         Ok::<_, Error>((rows, stream.rows_affected().unwrap_or(0)))
     }
     .await;
-    if p.touches_session() {
+    if touches_session(p) {
         // Whatever the caller did to the session, set the search path again before reuse.
         conn.search_path = SearchPath::Unknown;
         if matches!(p.keyword(), Some("DISCARD" | "DEALLOCATE")) {
@@ -135,7 +106,7 @@ pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
         }
     }
     let (rows, count) = outcome?;
-    let rows_affected = if p.counts_changes() { count } else { 0 };
+    let rows_affected = if counts_changes(p) { count } else { 0 };
     // PostgreSQL has no last-insert id; an INSERT ... RETURNING of one integer provides it.
     let last_insert_id = match (p.keyword(), rows.as_slice()) {
         (Some("INSERT"), [row]) => match row.values().first() {

@@ -75,8 +75,12 @@ impl Connection for PgConnection {
 
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
         self.settle().await?;
-        let p = Prepared::new(stmt)?;
-        let change = p.is_transaction_control().then(|| transition(&p)).flatten();
+        let p = Prepared::new(stmt, dbx_core::sql::Dialect::Postgres)?;
+        let change = p
+            .shape
+            .is_transaction_control()
+            .then(|| transition(&p))
+            .flatten();
         let result = exec::run(&mut self.conn, &p).await;
         match change {
             Some(true) if result.is_ok() => self.in_transaction = true,

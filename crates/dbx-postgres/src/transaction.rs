@@ -25,7 +25,11 @@ impl TxConnection for PgConn {
     }
 
     async fn run(&mut self, stmt: Statement) -> Result<ResultSet> {
-        exec::run(self, &Prepared::new(stmt)?).await
+        exec::run(
+            self,
+            &Prepared::new(stmt, dbx_core::sql::Dialect::Postgres)?,
+        )
+        .await
     }
 
     fn abandon(&mut self) {

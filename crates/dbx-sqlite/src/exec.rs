@@ -4,41 +4,20 @@
 use std::sync::Arc;
 
 use dbx_core::Description;
-use dbx_core::sql::{self, Dialect, Shape};
-use dbx_core::{Column, Error, Params, Result, ResultSet, Row, Statement, Value};
+use dbx_core::{Column, Error, Result, ResultSet, Row, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
 use crate::error::map_err;
 
 /// A statement in SQLite's `?N` form, with its arguments in that order.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    /// The text's shape, shared by every statement with the same text.
-    pub(crate) shape: Arc<Shape>,
-    pub(crate) args: Vec<Value>,
-}
+pub(crate) type Prepared = dbx_core::sql::Bound;
 
-impl Prepared {
-    pub(crate) fn new(stmt: Statement) -> Result<Self> {
-        Self::with_shape(sql::shape(&stmt.sql, Dialect::Sqlite)?, stmt.params)
-    }
-
-    pub(crate) fn with_shape(shape: Arc<Shape>, params: Params) -> Result<Self> {
-        let args = shape.bind(params)?;
-        Ok(Self { shape, args })
-    }
-
-    pub(crate) fn sql(&self) -> &str {
-        self.shape.sql()
-    }
-
-    /// Whether the statement is an `INSERT`/`REPLACE`, whose rowid is reported even when it
-    /// equals the previous one. Other statements report a rowid only when it changed (a
-    /// `WITH ... INSERT`, or a trigger that inserts).
-    fn may_insert(&self) -> bool {
-        matches!(self.shape.keyword(), Some("INSERT" | "REPLACE"))
-    }
+/// Whether the statement is an `INSERT`/`REPLACE`, whose rowid is reported even when it equals
+/// the previous one. Other statements report a rowid only when it changed (a `WITH ...
+/// INSERT`, or a trigger that inserts).
+fn may_insert(p: &Prepared) -> bool {
+    matches!(p.keyword(), Some("INSERT" | "REPLACE"))
 }
 
 /// Borrows a dbx value as a rusqlite parameter without copying text or blobs.
@@ -137,7 +116,7 @@ fn run_prepared(
     let changed = !readonly && conn.total_changes() != changes_before;
     let rows_affected = if changed { conn.changes() } else { 0 };
     let rowid = conn.last_insert_rowid();
-    let last_insert_id = (changed && (p.may_insert() || rowid != rowid_before)).then_some(rowid);
+    let last_insert_id = (changed && (may_insert(p) || rowid != rowid_before)).then_some(rowid);
     Ok(ResultSet {
         columns,
         rows,

@@ -65,7 +65,7 @@ impl Connection for SqliteConnection {
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
         self.db.check_open()?;
         self.unpin_if_idle();
-        let p = Prepared::new(stmt)?;
+        let p = Prepared::new(stmt, dbx_core::sql::Dialect::Sqlite)?;
         let controls = p.shape.is_transaction_control();
         if p.shape.keyword() == Some("PRAGMA") {
             self.sticky = true;
@@ -83,7 +83,7 @@ impl Connection for SqliteConnection {
         self.unpin_if_idle();
         let stmts = stmts
             .into_iter()
-            .map(Prepared::new)
+            .map(|s| Prepared::new(s, dbx_core::sql::Dialect::Sqlite))
             .collect::<Result<Vec<_>>>()?;
         match &self.pinned {
             Some(lease) => {

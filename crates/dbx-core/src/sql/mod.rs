@@ -15,4 +15,4 @@ pub use lexer::{
     is_transaction_control, join_call_parens, leading_keyword, may_have_placeholders,
     refuse_transaction_control, scan, split_statements,
 };
-pub use shape::{Shape, shape};
+pub use shape::{Bound, Shape, shape};

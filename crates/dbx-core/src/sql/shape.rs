@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use super::bind::{self, Slot};
 use super::lexer::{self, Dialect};
 use crate::error::{Error, Result};
-use crate::statement::Params;
+use crate::statement::{Params, Statement};
 use crate::value::Value;
 
 /// Distinct texts kept per dialect. Past this the cache starts afresh: simple, bounded, and
@@ -112,6 +112,40 @@ impl Shape {
             None => values,
             Some(ranks) => ranks.iter().map(|&rank| values[rank].clone()).collect(),
         })
+    }
+}
+
+/// A statement in a dialect's native form with its arguments in native order: what an
+/// adapter runs.
+#[derive(Debug)]
+pub struct Bound {
+    /// The text's shape, shared by every statement with the same text.
+    pub shape: Arc<Shape>,
+    /// The arguments, in the order the native placeholders take them.
+    pub args: Vec<Value>,
+}
+
+impl Bound {
+    /// Shapes `stmt` for `dialect` (from the cache when the text was seen) and binds its
+    /// arguments.
+    pub fn new(stmt: Statement, dialect: Dialect) -> Result<Self> {
+        Self::with_shape(shape(&stmt.sql, dialect)?, stmt.params)
+    }
+
+    /// Binds `params` to a shape already looked up.
+    pub fn with_shape(shape: Arc<Shape>, params: Params) -> Result<Self> {
+        let args = shape.bind(params)?;
+        Ok(Self { shape, args })
+    }
+
+    /// The native SQL.
+    pub fn sql(&self) -> &str {
+        self.shape.sql()
+    }
+
+    /// The first keyword, upper-cased.
+    pub fn keyword(&self) -> Option<&str> {
+        self.shape.keyword()
     }
 }
 
