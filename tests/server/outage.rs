@@ -56,49 +56,59 @@ struct Seen {
     failed: AtomicU64,
 }
 
-/// One insert through Hrana; true when it was acknowledged. Bounded, so that a hang fails the
-/// test instead of stalling it.
-async fn insert(
-    client: &hyper_014::Client<hyper_014::client::HttpConnector>,
-    base: &str,
-    n: u64,
-) -> bool {
-    let body = json!({"baton": null, "requests": [
-        {"type": "execute", "stmt": {"sql": "INSERT INTO kept (n) VALUES (?)", "args": [{"type": "integer", "value": n.to_string()}]}},
-        {"type": "close"},
-    ]});
+type Http = hyper_014::Client<hyper_014::client::HttpConnector>;
+
+/// A Hrana pipeline of `requests` and `close`: the status and the answer, `None` when there
+/// was none (the server could not answer). Bounded, so that a hang fails the test.
+async fn pipeline(client: &Http, base: &str, requests: Json) -> Option<(u16, Json)> {
+    let mut all = requests.as_array().cloned().unwrap_or_default();
+    all.push(json!({"type": "close"}));
     let request = hyper_014::Request::post(format!("{base}/v2/pipeline"))
         .header("content-type", "application/json")
-        .body(hyper_014::Body::from(body.to_string()))
+        .body(hyper_014::Body::from(
+            json!({"baton": null, "requests": all}).to_string(),
+        ))
         .unwrap();
-    let answer = tokio::time::timeout(Duration::from_secs(30), async {
+    tokio::time::timeout(Duration::from_secs(30), async {
         let response = client.request(request).await.ok()?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let bytes = hyper_014::body::to_bytes(response.into_body()).await.ok()?;
-        let reply: Json = serde_json::from_slice(&bytes).ok()?;
-        Some(status == 200 && reply["results"][0]["type"] == "ok")
+        Some((status, serde_json::from_slice(&bytes).ok()?))
     })
     .await
-    .expect("a request hung for 30 s while the database was down or back");
-    answer.unwrap_or(false)
+    .expect("a request hung for 30 s while the database was down or back")
+}
+
+fn execute(sql: &str, args: Json) -> Json {
+    json!({"type": "execute", "stmt": {"sql": sql, "args": args}})
+}
+
+/// One insert through Hrana; true when it was acknowledged.
+async fn insert(client: &Http, base: &str, n: u64) -> bool {
+    let args = json!([{"type": "integer", "value": n.to_string()}]);
+    let answer = pipeline(
+        client,
+        base,
+        json!([execute("INSERT INTO kept (n) VALUES (?)", args)]),
+    )
+    .await;
+    matches!(answer, Some((200, reply)) if reply["results"][0]["type"] == "ok")
 }
 
 async fn killed_under_load<S: Crashable>(server: S, config: String, count_rows: &'static str) {
     let dir = tempfile::tempdir().unwrap();
     let (mut dbx, base) = serve(dir.path(), &config);
     let client = hyper_014::Client::new();
-    let setup = json!({"baton": null, "requests": [
-        {"type": "execute", "stmt": {"sql": "CREATE TABLE kept (n BIGINT NOT NULL)"}}, {"type": "close"}]});
-    let response = client
-        .request(
-            hyper_014::Request::post(format!("{base}/v2/pipeline"))
-                .header("content-type", "application/json")
-                .body(hyper_014::Body::from(setup.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let created = pipeline(
+        &client,
+        &base,
+        json!([execute("CREATE TABLE kept (n BIGINT NOT NULL)", json!([]))]),
+    )
+    .await;
+    assert!(
+        matches!(&created, Some((200, r)) if r["results"][0]["type"] == "ok"),
+        "{created:?}"
+    );
 
     let seen = Arc::new(Seen::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -162,20 +172,9 @@ async fn killed_under_load<S: Crashable>(server: S, config: String, count_rows: 
     assert!(dbx.try_wait().unwrap().is_none(), "dbx serve kept running");
 
     // Every acknowledged insert survived; an insert cut off mid-answer may or may not have.
-    let count = json!({"baton": null, "requests": [{"type": "execute", "stmt": {"sql": count_rows}}, {"type": "close"}]});
-    let response = client
-        .request(
-            hyper_014::Request::post(format!("{base}/v2/pipeline"))
-                .header("content-type", "application/json")
-                .body(hyper_014::Body::from(count.to_string()))
-                .unwrap(),
-        )
+    let (_, reply) = pipeline(&client, &base, json!([execute(count_rows, json!([]))]))
         .await
-        .unwrap();
-    let bytes = hyper_014::body::to_bytes(response.into_body())
-        .await
-        .unwrap();
-    let reply: Json = serde_json::from_slice(&bytes).unwrap();
+        .expect("an answer once the database is back");
     let rows: u64 = reply["results"][0]["response"]["result"]["rows"][0][0]["value"]
         .as_str()
         .unwrap_or_else(|| panic!("{reply}"))

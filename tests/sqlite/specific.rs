@@ -259,6 +259,17 @@ async fn a_cancelled_transaction_is_rolled_back_before_reuse() {
     );
 }
 
+/// Tenants under `dir` with a cache of `capacity` and no idle timeout.
+async fn tenants_holding(dir: &std::path::Path, capacity: u64) -> SqliteTenants {
+    let cache = TenantCacheConfig {
+        capacity,
+        time_to_idle: None,
+    };
+    SqliteTenants::open(dir, SqliteOptions::default(), cache)
+        .await
+        .unwrap()
+}
+
 async fn tenants_in(dir: &std::path::Path) -> SqliteTenants {
     SqliteTenants::open(dir, SqliteOptions::default(), TenantCacheConfig::default())
         .await
@@ -315,16 +326,7 @@ async fn listing_ignores_files_that_are_not_tenants() {
 #[tokio::test]
 async fn tenant_cache_counts_hits_misses_and_evictions() {
     let dir = tempfile::tempdir().unwrap();
-    let tenants = SqliteTenants::open(
-        dir.path(),
-        SqliteOptions::default(),
-        TenantCacheConfig {
-            capacity: 2,
-            time_to_idle: None,
-        },
-    )
-    .await
-    .unwrap();
+    let tenants = tenants_holding(dir.path(), 2).await;
     let ids: Vec<TenantId> = ["t1", "t2", "t3", "t4"]
         .iter()
         .map(|s| TenantId::new(*s).unwrap())
@@ -393,16 +395,7 @@ fn open_databases(dir: &std::path::Path) -> usize {
 async fn evicted_tenants_close_their_files_so_the_cache_bounds_what_is_open() {
     let dir = tempfile::tempdir().unwrap();
     let capacity = 3;
-    let tenants = SqliteTenants::open(
-        dir.path(),
-        SqliteOptions::default(),
-        TenantCacheConfig {
-            capacity,
-            time_to_idle: None,
-        },
-    )
-    .await
-    .unwrap();
+    let tenants = tenants_holding(dir.path(), capacity).await;
     let ids: Vec<TenantId> = (0..30)
         .map(|i| TenantId::new(format!("b{i}")).unwrap())
         .collect();
@@ -443,16 +436,7 @@ async fn evicted_tenants_close_their_files_so_the_cache_bounds_what_is_open() {
 #[tokio::test]
 async fn the_cache_keeps_the_most_recently_used_tenants() {
     let dir = tempfile::tempdir().unwrap();
-    let tenants = SqliteTenants::open(
-        dir.path(),
-        SqliteOptions::default(),
-        TenantCacheConfig {
-            capacity: 2,
-            time_to_idle: None,
-        },
-    )
-    .await
-    .unwrap();
+    let tenants = tenants_holding(dir.path(), 2).await;
     let [a, b, c] = ["a", "b", "c"].map(|s| TenantId::new(s).unwrap());
     for id in [&a, &b, &c] {
         tenants.create_tenant(id).await.unwrap();

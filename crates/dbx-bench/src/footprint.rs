@@ -52,8 +52,7 @@ pub(crate) async fn run(scale: Scale, dbx: &Path) -> Result<Footprint> {
     };
     let dir = tempfile::tempdir()?;
     sqlite_file(&dir.path().join("dbx.db"))?;
-    let data = dir.path().to_str().unwrap_or_default().to_owned();
-    let served = Served::start(dbx, &["--data-dir", &data]).await?;
+    let served = Served::sqlite(dbx, dir.path()).await?;
     // Let start-up settle (lazy allocations, the first stream sweep) before reading.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pid = served.pid.to_string();

@@ -80,6 +80,25 @@ impl Served {
         Ok(Served { child, addr, pid })
     }
 
+    /// `dbx serve` on its embedded SQLite, with `dir` as its data directory (where the caller
+    /// may have prepared `dbx.db`).
+    pub(crate) async fn sqlite(dbx: &Path, dir: &Path) -> Result<Served> {
+        let data = dir.to_str().context("a data directory that is not UTF-8")?;
+        Self::start(dbx, &["--data-dir", data]).await
+    }
+
+    /// `dbx serve` on the PostgreSQL database at `url`, its `dbx.toml` written into `dir`.
+    pub(crate) async fn postgres(dbx: &Path, dir: &Path, url: &str) -> Result<Served> {
+        let config = dir.join("dbx.toml");
+        std::fs::write(
+            &config,
+            format!("[[adapters]]\nkind = \"postgres\"\n[adapters.connection]\nurl = \"{url}\"\n"),
+        )?;
+        let config = config.to_str().context("a directory that is not UTF-8")?;
+        let data = dir.to_str().context("a directory that is not UTF-8")?;
+        Self::start(dbx, &["--config", config, "--data-dir", data]).await
+    }
+
     /// SIGTERM, then waits for a clean exit.
     pub(crate) async fn stop(mut self) -> Result<()> {
         let status = std::process::Command::new("kill")

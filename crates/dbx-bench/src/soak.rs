@@ -291,24 +291,14 @@ pub(crate) async fn run(
 ) -> Result<Vec<SoakResult>> {
     ensure!(seconds >= 2, "a soak needs at least 2 seconds");
     let dir = tempfile::tempdir()?;
-    let data = dir.path().to_str().unwrap_or_default().to_owned();
     sqlite_file(&dir.path().join("dbx.db"))?;
-    let served = Served::start(dbx, &["--data-dir", &data]).await?;
+    let served = Served::sqlite(dbx, dir.path()).await?;
     eprintln!("soak: sqlite, {seconds} s");
     let sqlite = soak("sqlite", &served, "sqlite", "bench_insert", seconds).await?;
     served.stop().await?;
 
     let db = PgDatabase::create(&urls.postgres, "soak").await?;
-    let config = dir.path().join("dbx.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[adapters]]\nkind = \"postgres\"\n[adapters.connection]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )?;
-    let config = config.to_str().unwrap_or_default().to_owned();
-    let served = Served::start(dbx, &["--config", &config, "--data-dir", &data]).await?;
+    let served = Served::postgres(dbx, dir.path(), &db.url).await?;
     eprintln!("soak: postgres, {seconds} s");
     let postgres = soak("postgres", &served, "postgres", "bench_insert_dbx", seconds).await?;
     served.stop().await?;

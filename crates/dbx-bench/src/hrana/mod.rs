@@ -57,10 +57,8 @@ async fn cells(backend: &'static str, served: &Served, scale: Scale) -> Result<V
 
 pub(crate) async fn run(scale: Scale, urls: &crate::ServerUrls, dbx: &Path) -> Result<HranaResult> {
     let dir = tempfile::tempdir()?;
-    let data = dir.path().to_str().unwrap_or_default().to_owned();
-
     let file = sqlite_file(&dir.path().join("dbx.db"))?;
-    let served = Served::start(dbx, &["--data-dir", &data]).await?;
+    let served = Served::sqlite(dbx, dir.path()).await?;
     let sqlite = BackendLoad {
         backend: "sqlite",
         setup: format!("dbx serve on its embedded SQLite {}", rusqlite::version()),
@@ -70,16 +68,7 @@ pub(crate) async fn run(scale: Scale, urls: &crate::ServerUrls, dbx: &Path) -> R
     served.stop().await?;
 
     let db = PgDatabase::create(&urls.postgres, "hrana").await?;
-    let config = dir.path().join("dbx.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[adapters]]\nkind = \"postgres\"\n[adapters.connection]\nurl = \"{}\"\n",
-            db.url
-        ),
-    )?;
-    let config = config.to_str().unwrap_or_default().to_owned();
-    let served = Served::start(dbx, &["--config", &config, "--data-dir", &data]).await?;
+    let served = Served::postgres(dbx, dir.path(), &db.url).await?;
     let postgres = BackendLoad {
         backend: "postgres",
         setup: format!("dbx serve on PostgreSQL {} (pool of 16)", db.version),
