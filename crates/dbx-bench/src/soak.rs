@@ -242,7 +242,9 @@ async fn soak(
     let pid = served.pid.to_string();
     let started = Instant::now();
     let mut samples = Vec::new();
-    for second in 1..=seconds {
+    // Up to the last whole second before the clients stop: the moment they stop, their
+    // connections close, which says nothing about the server.
+    for second in 1..seconds {
         tokio::time::sleep_until(tokio::time::Instant::from_std(
             started + Duration::from_secs(second),
         ))
@@ -289,7 +291,7 @@ pub(crate) async fn run(
     urls: &crate::ServerUrls,
     dbx: &Path,
 ) -> Result<Vec<SoakResult>> {
-    ensure!(seconds >= 2, "a soak needs at least 2 seconds");
+    ensure!(seconds >= 3, "a soak needs at least 3 seconds");
     let dir = tempfile::tempdir()?;
     sqlite_file(&dir.path().join("dbx.db"))?;
     let served = Served::sqlite(dbx, dir.path()).await?;
