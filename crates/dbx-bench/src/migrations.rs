@@ -125,7 +125,8 @@ async fn run_jobs(dbx: &Path, source: &Path, tenants: usize, jobs: usize) -> Res
         .args(["migrate", "--source"])
         .arg(source)
         .args(["up", "--all-tenants", "--jobs", &jobs.to_string()])
-        .env_remove("DBX_CONFIG")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .output()
         .await
         .context("running dbx migrate")?;

@@ -10,32 +10,6 @@ use anyhow::{Context, Result, bail, ensure};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// Variables that `dbx` reads as configuration; the bench's own environment must not leak
-/// into the server it measures.
-const CONFIG_VARIABLES: [&str; 21] = [
-    "DBX_CONFIG",
-    "DBX_DATA_DIR",
-    "DBX_AUTH_KEYS_FILE",
-    "DATABASE_URL",
-    "DATABASE_TYPE",
-    "DATABASE_FILE",
-    "DATABASE_LIBSQL_URL",
-    "DATABASE_LIBSQL_AUTH_TOKEN",
-    "DATABASE_LIBSQL_REPLICAS",
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_DB",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "POSTGRES_SSL",
-    "MYSQL_HOST",
-    "MYSQL_PORT",
-    "MYSQL_DATABASE",
-    "MYSQL_USER",
-    "MYSQL_PASSWORD",
-    "RUST_LOG",
-];
-
 /// A running `dbx serve`, killed if dropped before [`Served::stop`].
 #[derive(Debug)]
 pub(crate) struct Served {
@@ -52,11 +26,11 @@ impl Served {
             "{} does not exist: build it first (`cargo xtask bench` does)",
             dbx.display()
         );
-        let mut cmd = Command::new(dbx);
-        for var in CONFIG_VARIABLES {
-            cmd.env_remove(var);
-        }
-        let mut child = cmd
+        // Only the configuration given here: none of the bench's own environment (DATABASE_URL,
+        // POSTGRES_*, RUST_LOG, ...) may reach the server it measures.
+        let mut child = Command::new(dbx)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .args(global)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
