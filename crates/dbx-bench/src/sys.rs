@@ -92,7 +92,11 @@ impl Machine {
             })
             .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
         let commit = output("git", &["rev-parse", "--short=12", "HEAD"]);
-        let dirty = !output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+        // Nothing printed means a clean tree; `output` would call that "unknown".
+        let dirty = Command::new("git")
+            .args(["status", "--porcelain", "--untracked-files=no"])
+            .output()
+            .is_ok_and(|o| !o.stdout.is_empty());
         Machine {
             cpu,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
