@@ -2,9 +2,9 @@
 //! byte picks the dialect and how many arguments to bind.
 #![no_main]
 
+use dbx_core::Params;
 use dbx_core::Value;
 use dbx_core::sql::{self, Dialect};
-use dbx_core::Params;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&head, rest)) = data.split_first() else {
@@ -13,8 +13,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let dialect = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql][usize::from(head % 3)];
     let text = String::from_utf8_lossy(rest);
     let params = Params {
-        positional: (0..head / 3 % 4).map(|i| Value::from(i64::from(i))).collect(),
-        named: (0..head / 12 % 3).map(|i| (format!("p{i}"), Value::Null)).collect(),
+        positional: (0..head / 3 % 4)
+            .map(|i| Value::from(i64::from(i)))
+            .collect(),
+        named: (0..head / 12 % 3)
+            .map(|i| (format!("p{i}"), Value::Null))
+            .collect(),
     };
     let _ = sql::to_native(&text, params, dialect);
     let _ = sql::describe_placeholders(&text, dialect);

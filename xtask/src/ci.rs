@@ -10,6 +10,15 @@ use crate::util::{cargo, project_root, run as run_cmd};
 /// without the tests.
 pub(crate) fn lint() -> Result<()> {
     run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    // The fuzz targets are a workspace of their own, which `--all` does not reach.
+    run_cmd(cargo().args([
+        "fmt",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--all",
+        "--",
+        "--check",
+    ]))?;
     run_cmd(cargo().args([
         "clippy",
         "--workspace",
