@@ -116,7 +116,7 @@ impl Adapter for MySqlAdapter {
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
         for s in &stmts {
-            dbx_core::sql::shape(&s.sql, Dialect::Mysql)?.refuse_transaction_control(&s.sql)?;
+            dbx_core::sql::refuse_transaction_control(&s.sql, Dialect::Mysql)?;
         }
         let mut conn = self.checkout().await?;
         dbx_core::txn::run_atomically(&mut *conn, stmts).await

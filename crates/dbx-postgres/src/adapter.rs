@@ -121,7 +121,7 @@ impl Adapter for PgAdapter {
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
         for s in &stmts {
-            dbx_core::sql::shape(&s.sql, Dialect::Postgres)?.refuse_transaction_control(&s.sql)?;
+            dbx_core::sql::refuse_transaction_control(&s.sql, Dialect::Postgres)?;
         }
         let mut conn = self.checkout().await?;
         dbx_core::txn::run_atomically(&mut *conn, stmts).await

@@ -238,18 +238,6 @@ pub fn join_call_parens(sql: &str, dialect: Dialect) -> String {
     out
 }
 
-/// The error a pooled adapter gives for a transaction-control statement.
-pub fn refuse_transaction_control(sql: &str, dialect: Dialect) -> crate::Result<()> {
-    if is_transaction_control(sql, dialect) {
-        return Err(crate::Error::InvalidArgument(format!(
-            "{:?} controls a transaction, which a pooled adapter cannot keep between calls: \
-             use transaction() or connection() instead",
-            sql.trim()
-        )));
-    }
-    Ok(())
-}
-
 struct Lexer<'a> {
     bytes: &'a [u8],
     pos: usize,

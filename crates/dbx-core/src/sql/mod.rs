@@ -12,7 +12,7 @@ pub use access::is_read_only;
 pub use bind::{NativeStatement, describe_placeholders, to_native};
 pub use lexer::{
     Dialect, MAX_PARAMETER_INDEX, Placeholder, PlaceholderKind, has_bare_word,
-    is_transaction_control, join_call_parens, leading_keyword, may_have_placeholders,
-    refuse_transaction_control, scan, split_statements,
+    is_transaction_control, join_call_parens, leading_keyword, may_have_placeholders, scan,
+    split_statements,
 };
-pub use shape::{Bound, Shape, shape};
+pub use shape::{Bound, Shape, refuse_transaction_control, shape};

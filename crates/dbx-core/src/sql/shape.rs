@@ -162,6 +162,12 @@ fn shapes(dialect: Dialect) -> &'static Shapes {
     }]
 }
 
+/// The error a pooled adapter gives for a transaction-control statement, for callers that have
+/// no shape at hand.
+pub fn refuse_transaction_control(sql: &str, dialect: Dialect) -> Result<()> {
+    shape(sql, dialect)?.refuse_transaction_control(sql)
+}
+
 /// The shape of `sql` in `dialect`, lexed on first use and shared after that.
 ///
 /// Fails only where the text does: on a `?NNN`/`$NNN` position of 0 or above
