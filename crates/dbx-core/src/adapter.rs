@@ -180,6 +180,14 @@ pub trait Connection: Send + fmt::Debug {
     /// Whether no transaction is open on this session.
     fn is_autocommit(&self) -> bool;
 
+    /// Makes the session read-only, or read-write again. A read-only session refuses
+    /// statements that may write ([`sql::is_read_only`](crate::sql::is_read_only) is the
+    /// judge, and on SQLite the engine's own verdict as well) with
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied), and its
+    /// transactions are read transactions: on SQLite they never take the write lock, so a
+    /// read-only caller cannot hold up writers. The change applies from the next statement.
+    fn set_read_only(&mut self, read_only: bool);
+
     /// Starts a transaction on this session.
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>>;
 

@@ -33,6 +33,8 @@ pub enum ErrorKind {
     Busy,
     /// An operation did not finish within its configured time.
     Timeout,
+    /// A statement's rows came to more than the bytes it was allowed to return.
+    ResultTooLarge,
     /// The connection to the database broke.
     ConnectionLost,
     /// The credentials do not allow the operation.
@@ -62,6 +64,7 @@ impl ErrorKind {
             ErrorKind::UndefinedColumn => "undefined_column",
             ErrorKind::Busy => "busy",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::ResultTooLarge => "result_too_large",
             ErrorKind::ConnectionLost => "connection_lost",
             ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::InvalidTenant => "invalid_tenant",
@@ -153,6 +156,30 @@ pub enum Error {
     #[error("timed out: {0}")]
     Timeout(String),
 
+    /// A statement ran longer than its [`timeout`](crate::StatementLimits::timeout) and was
+    /// cancelled.
+    #[error(
+        "the statement ran longer than its limit of {0:?} and was cancelled: make it cheaper \
+         (an index, a LIMIT), or raise the statement timeout"
+    )]
+    StatementTimeout(std::time::Duration),
+
+    /// A statement's rows passed its
+    /// [`max_result_bytes`](crate::StatementLimits::max_result_bytes); reading stopped there
+    /// and the statement was cancelled.
+    #[error(
+        "the rows come to more than the {limit} bytes this statement may return: select fewer \
+         rows or columns (LIMIT, or pages), or raise the limit"
+    )]
+    ResultTooLarge {
+        /// The limit, in bytes as [`row_bytes`](crate::row_bytes) counts them.
+        limit: usize,
+    },
+
+    /// The session or token may only read, and the statement may write.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+
     /// Another writer holds the database and did not let go in time.
     #[error("database busy: {0}")]
     Busy(String),
@@ -187,7 +214,9 @@ impl Error {
             | Error::NoSuchColumn(_) => ErrorKind::InvalidArgument,
             Error::Config(_) => ErrorKind::Config,
             Error::Unsupported { .. } => ErrorKind::Unsupported,
-            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::Timeout(_) | Error::StatementTimeout(_) => ErrorKind::Timeout,
+            Error::ResultTooLarge { .. } => ErrorKind::ResultTooLarge,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::Busy(_) => ErrorKind::Busy,
             Error::ConnectionLost(_) => ErrorKind::ConnectionLost,
             Error::Closed(_) | Error::Io { .. } => ErrorKind::Other,

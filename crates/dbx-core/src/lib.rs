@@ -17,9 +17,9 @@ mod value;
 
 pub use adapter::{Adapter, AdapterKind, Connection, Description, Health, PoolStatus, Transaction};
 pub use error::{DatabaseError, Error, ErrorKind, Result};
-pub use row::{Column, ExecResult, ResultSet, Row, RowIndex};
+pub use row::{Column, ExecResult, ResultBudget, ResultSet, Row, RowIndex, row_bytes};
 pub use schema::{ColumnSchema, ForeignKeySchema, IndexSchema, TableInfo, TableKind, TableSchema};
-pub use statement::{Params, Statement, bare_name};
+pub use statement::{Params, Statement, StatementLimits, bare_name};
 pub use tenancy::{TenancyPolicy, TenantId, TenantManager};
 pub use value::{FromValue, Value};
 

@@ -1,14 +1,18 @@
-//! Pool settings and the idle reaper shared by the pooled adapters (PostgreSQL, MySQL).
+//! Pool settings, the idle reaper, tenant shares and statement cancellation, shared by the
+//! pooled adapters (PostgreSQL, MySQL).
 //!
 //! deadpool checks an object only when it hands it out; the reaper here closes idle and
 //! over-age connections in the background as well.
 
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use deadpool::Runtime;
 use deadpool::managed::{Manager, Pool, PoolError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::adapter::{AdapterKind, PoolStatus};
 use crate::error::{Error, Result};
@@ -54,6 +58,12 @@ pub struct PoolSettings {
     #[cfg_attr(feature = "serde", serde(with = "crate::serde_duration::option"))]
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub max_lifetime: Option<Duration>,
+    /// Most connections one tenant may hold at once, so that one tenant (a burst of slow
+    /// queries, a client holding streams open) cannot take the whole pool from the others.
+    /// The root database is not limited by it.
+    ///
+    /// Default: half of `max-size`, at least 1.
+    pub max_per_tenant: Option<usize>,
 }
 
 impl Default for PoolSettings {
@@ -65,6 +75,7 @@ impl Default for PoolSettings {
             acquire_timeout: Duration::from_secs(30),
             idle_timeout: Some(Duration::from_secs(600)),
             max_lifetime: Some(Duration::from_secs(1800)),
+            max_per_tenant: None,
         }
     }
 }
@@ -115,6 +126,13 @@ where
 }
 
 impl PoolSettings {
+    /// How many connections one tenant may hold: `max-per-tenant`, or half the pool.
+    pub fn tenant_share(&self) -> usize {
+        self.max_per_tenant
+            .unwrap_or(self.max_size / 2)
+            .clamp(1, self.max_size.max(1))
+    }
+
     /// Applies `DB_POOL_MIN`, `DB_POOL_MAX` and `DB_IDLE_TIMEOUT` (seconds, or a duration
     /// such as `30s`).
     pub fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<()> {
@@ -185,4 +203,123 @@ pub fn status<M: Manager>(pool: &Pool<M>) -> PoolStatus {
         idle: status.available,
         max: status.max_size,
     }
+}
+
+/// One adapter's share of a shared pool: at most `size` of its connections in use at once.
+#[derive(Debug, Clone)]
+pub struct Share {
+    permits: Arc<Semaphore>,
+    size: usize,
+}
+
+/// A pooled connection together with its place in a [`Share`]; both are given back when it
+/// is dropped. It dereferences to the connection itself, as the pool's object does.
+#[derive(Debug)]
+pub struct Held<O> {
+    object: O,
+    _place: OwnedSemaphorePermit,
+}
+
+impl<O: Deref> Deref for Held<O> {
+    type Target = O::Target;
+    fn deref(&self) -> &O::Target {
+        &self.object
+    }
+}
+
+impl<O: DerefMut> DerefMut for Held<O> {
+    fn deref_mut(&mut self) -> &mut O::Target {
+        &mut self.object
+    }
+}
+
+impl Share {
+    /// A share of `size` connections.
+    pub fn new(size: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(size.max(1))),
+            size: size.max(1),
+        }
+    }
+
+    /// Waits up to `wait` for a place in the share, then for a connection from `get`.
+    pub async fn hold<O, F>(&self, wait: Duration, kind: AdapterKind, get: F) -> Result<Held<O>>
+    where
+        F: Future<Output = Result<O>>,
+    {
+        let place = tokio::time::timeout(wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                Error::Timeout(format!(
+                    "this tenant already holds {} {kind} connections, its share of the pool, and \
+                     none came free within {wait:?}: finish or close streams and transactions, \
+                     or raise pool max-per-tenant",
+                    self.size
+                ))
+            })?
+            .map_err(|_| Error::Closed(kind))?;
+        Ok(Held {
+            object: get.await?,
+            _place: place,
+        })
+    }
+}
+
+/// A statement on the wire. Dropped before [`finish`](InFlight::finish), its caller went away,
+/// its deadline passed or its rows were cut short: the statement may still be running on
+/// the server, so `cancel` is called to stop it there, and the connection is marked broken,
+/// which makes the pool discard it instead of handing it to anyone else (a cancellation
+/// that arrived late would otherwise stop the next user's statement).
+#[derive(Debug)]
+pub struct InFlight<F: FnOnce()> {
+    broken: Arc<AtomicBool>,
+    cancel: Option<F>,
+}
+
+impl<F: FnOnce()> InFlight<F> {
+    /// A statement about to be sent on the connection whose broken flag is `broken`.
+    pub fn new(broken: Arc<AtomicBool>, cancel: F) -> Self {
+        Self {
+            broken,
+            cancel: Some(cancel),
+        }
+    }
+
+    /// The statement ended on the server, successfully or not: nothing to cancel.
+    pub fn finish(mut self) {
+        self.cancel = None;
+    }
+}
+
+impl<F: FnOnce()> Drop for InFlight<F> {
+    fn drop(&mut self) {
+        if let Some(cancel) = self.cancel.take() {
+            self.broken.store(true, Ordering::Release);
+            cancel();
+        }
+    }
+}
+
+/// Runs `work` within `timeout`, failing with [`Error::StatementTimeout`] past it (`work`
+/// is dropped then, which cancels an [`InFlight`] statement inside it).
+pub async fn within<T>(
+    timeout: Option<Duration>,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match timeout {
+        None => work.await,
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or(Err(Error::StatementTimeout(limit))),
+    }
+}
+
+/// The error for a connection whose earlier statement was given up on (cancelled, timed out
+/// or cut short): the session cannot go on, as the connection may still be busy with it.
+pub fn broken_session(kind: AdapterKind) -> Error {
+    Error::ConnectionLost(format!(
+        "this {kind} session's connection was given up after one of its statements was \
+         cancelled (a timeout, a result over its limit, or its caller leaving); open a new \
+         session"
+    ))
 }

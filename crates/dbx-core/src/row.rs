@@ -115,6 +115,63 @@ impl Row {
     }
 }
 
+/// What one row counts for against a result limit: 16 bytes for the row itself, text and
+/// blobs by their length, and 8 for every other value. It follows what the row costs to hold
+/// and to send closely enough that a byte limit also bounds memory for narrow rows, where a
+/// count of values alone would let millions of one-integer rows through.
+pub fn row_bytes(values: &[Value]) -> usize {
+    16 + values
+        .iter()
+        .map(|value| match value {
+            Value::Text(t) => t.len(),
+            Value::Blob(b) => b.len(),
+            _ => 8,
+        })
+        .sum::<usize>()
+}
+
+/// Counts a result's rows against a statement's
+/// [`max_result_bytes`](crate::StatementLimits::max_result_bytes) as they are read, so that an
+/// adapter stops reading (and cancels the statement) the moment the limit is passed, instead
+/// of holding the whole result and refusing it afterwards.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultBudget {
+    limit: Option<usize>,
+    used: usize,
+}
+
+impl ResultBudget {
+    /// A budget of `limit` bytes; `None` for no limit.
+    pub fn new(limit: Option<usize>) -> Self {
+        Self { limit, used: 0 }
+    }
+
+    /// The budget an adapter applies while reading a statement's rows: `limit` for a
+    /// statement that only reads, none for one that may write. A write is never cut short
+    /// halfway (its changes might stand while the caller is told it failed); it runs to the
+    /// end, and its caller judges the size of its rows.
+    pub fn for_statement(limit: Option<usize>, reads_only: bool) -> Self {
+        Self::new(limit.filter(|_| reads_only))
+    }
+
+    /// Counts one row; fails with [`Error::ResultTooLarge`] once the rows pass the limit.
+    pub fn charge(&mut self, values: &[Value]) -> Result<()> {
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
+        self.used = self.used.saturating_add(row_bytes(values));
+        if self.used > limit {
+            return Err(Error::ResultTooLarge { limit });
+        }
+        Ok(())
+    }
+
+    /// The bytes counted so far.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+}
+
 /// The full outcome of one statement.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResultSet {
@@ -134,18 +191,10 @@ impl ResultSet {
         Self::default()
     }
 
-    /// About how many bytes the rows take when sent: text and blobs by their length, every
-    /// other value as 8. Servers compare it with their response limits.
+    /// About how many bytes the rows take, as [`row_bytes`] counts each. Servers compare it
+    /// with their response limits.
     pub fn approx_bytes(&self) -> usize {
-        self.rows
-            .iter()
-            .flat_map(|row| row.values())
-            .map(|value| match value {
-                Value::Text(t) => t.len(),
-                Value::Blob(b) => b.len(),
-                _ => 8,
-            })
-            .sum()
+        self.rows.iter().map(|row| row_bytes(row.values())).sum()
     }
 
     /// The first row, if any.

@@ -1,4 +1,6 @@
-//! A statement: SQL text plus its arguments.
+//! A statement: SQL text plus its arguments, and the bounds it runs under.
+
+use std::time::Duration;
 
 use crate::value::Value;
 
@@ -66,6 +68,24 @@ pub struct Statement {
     pub sql: String,
     /// The arguments.
     pub params: Params,
+    /// How long it may run and how much it may return.
+    pub limits: StatementLimits,
+}
+
+/// Bounds on one statement, enforced by the adapter while the statement runs: past its
+/// `timeout` the statement is cancelled on the server and fails with
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout); once its rows pass `max_result_bytes`
+/// the adapter stops reading them, cancels the statement and fails with
+/// [`ErrorKind::ResultTooLarge`](crate::ErrorKind::ResultTooLarge), so that a large result
+/// never sits in memory whole. A statement whose caller goes away (its future dropped) is
+/// cancelled on the server as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatementLimits {
+    /// The longest the statement may run; `None` for no limit.
+    pub timeout: Option<Duration>,
+    /// The most row data it may return, counted as [`row_bytes`](crate::row_bytes) counts it;
+    /// `None` for no limit.
+    pub max_result_bytes: Option<usize>,
 }
 
 impl Statement {
@@ -74,6 +94,7 @@ impl Statement {
         Self {
             sql: sql.into(),
             params: Params::default(),
+            limits: StatementLimits::default(),
         }
     }
 
@@ -90,6 +111,7 @@ impl Statement {
                 positional,
                 named: Vec::new(),
             },
+            limits: StatementLimits::default(),
         }
     }
 
@@ -117,6 +139,27 @@ impl Statement {
     #[must_use]
     pub fn bind_named(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.params.insert_named(name, value.into());
+        self
+    }
+
+    /// Sets [`StatementLimits::timeout`].
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.limits.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`StatementLimits::max_result_bytes`].
+    #[must_use]
+    pub fn max_result_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_result_bytes = Some(bytes);
+        self
+    }
+
+    /// Replaces every limit at once.
+    #[must_use]
+    pub fn with_limits(mut self, limits: StatementLimits) -> Self {
+        self.limits = limits;
         self
     }
 }

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use dbx_core::pool::within;
 use dbx_core::sql::{Dialect, is_transaction_control, leading_keyword, to_native};
 use dbx_core::txn::TxConnection;
-use dbx_core::{Column, Result, ResultSet, Row, Statement, Value, async_trait};
+use dbx_core::{Column, Result, ResultBudget, ResultSet, Row, Statement, Value, async_trait};
 
 use crate::error::map_err;
 
@@ -37,12 +38,15 @@ fn from_libsql(value: libsql::Value) -> Value {
     }
 }
 
-/// Whether a statement changes rows, so that its change count and rowid mean something.
+/// Whether a statement changes rows, so that its change count and rowid mean something. A
+/// `WITH` does only when a write follows its common table expressions; `WITH ... SELECT`
+/// is a query and must come back with its rows.
 fn counts_changes(sql: &str) -> bool {
-    matches!(
-        leading_keyword(sql, Dialect::Sqlite).as_deref(),
-        Some("INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH")
-    )
+    match leading_keyword(sql, Dialect::Sqlite).as_deref() {
+        Some("INSERT" | "UPDATE" | "DELETE" | "REPLACE") => true,
+        Some("WITH") => !dbx_core::sql::is_read_only(sql, Dialect::Sqlite),
+        _ => false,
+    }
 }
 
 impl RemoteConn {
@@ -57,8 +61,17 @@ impl RemoteConn {
         }
     }
 
-    /// Runs one statement and reads all its rows.
+    /// Runs one statement and reads its rows, within its limits. Hrana has no way to
+    /// cancel a statement, so one past its deadline is abandoned, not stopped: the server
+    /// runs it to its own end.
     pub(crate) async fn run_statement(&self, stmt: Statement) -> Result<ResultSet> {
+        let limits = stmt.limits;
+        let reads_only = dbx_core::sql::is_read_only(&stmt.sql, Dialect::Sqlite);
+        let budget = ResultBudget::for_statement(limits.max_result_bytes, reads_only);
+        within(limits.timeout, self.run_unbounded(stmt, budget)).await
+    }
+
+    async fn run_unbounded(&self, stmt: Statement, mut budget: ResultBudget) -> Result<ResultSet> {
         let native = to_native(&stmt.sql, stmt.params, Dialect::Sqlite)?;
         let args =
             libsql::params::Params::Positional(native.args.into_iter().map(to_libsql).collect());
@@ -95,6 +108,7 @@ impl RemoteConn {
                 .map(|i| row.get_value(i).map(from_libsql))
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(map_err)?;
+            budget.charge(&values)?;
             out.push(Row::new(columns.clone(), values));
         }
         // With RETURNING, each row is one changed row.

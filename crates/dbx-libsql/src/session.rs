@@ -14,6 +14,7 @@ use crate::exec::RemoteConn;
 pub struct LibsqlConnection {
     conn: RemoteConn,
     abandoned_savepoint: Option<u32>,
+    read_only: bool,
 }
 
 impl LibsqlConnection {
@@ -21,7 +22,15 @@ impl LibsqlConnection {
         Self {
             conn,
             abandoned_savepoint: None,
+            read_only: false,
         }
+    }
+
+    fn check_writes(&self, sql: &str) -> Result<()> {
+        if self.read_only {
+            dbx_core::sql::refuse_writes(sql, dbx_core::sql::Dialect::Sqlite)?;
+        }
+        Ok(())
     }
 
     async fn settle(&mut self) -> Result<()> {
@@ -44,11 +53,15 @@ impl Connection for LibsqlConnection {
     }
 
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
+        self.check_writes(&stmt.sql)?;
         self.settle().await?;
         self.conn.run_statement(stmt).await
     }
 
     async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        for stmt in &stmts {
+            self.check_writes(&stmt.sql)?;
+        }
         self.settle().await?;
         if self.conn.conn.is_autocommit() {
             run_atomically(&mut self.conn, stmts).await
@@ -59,6 +72,10 @@ impl Connection for LibsqlConnection {
 
     fn is_autocommit(&self) -> bool {
         self.conn.conn.is_autocommit()
+    }
+
+    fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
     }
 
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use dbx_core::pool::Share;
 use dbx_core::sql::Dialect;
 use dbx_core::{
     Adapter, AdapterKind, Connection, Error, Health, Result, ResultSet, Statement, TableInfo,
@@ -16,7 +17,7 @@ use crate::config::MySqlConfig;
 use crate::error::map_err;
 use crate::exec::{self, Prepared};
 use crate::introspect;
-use crate::pool::{self, Pool, Pooled};
+use crate::pool::{self, Checkout, Pool};
 use crate::session::MySqlConnection;
 use crate::transaction::MyTransaction;
 
@@ -38,7 +39,11 @@ pub(crate) struct Shared {
 #[derive(Debug, Clone)]
 pub struct MySqlAdapter {
     pub(crate) shared: Arc<Shared>,
+    /// The database its connections are put in; also whose a connection is, so that one
+    /// passing to another database is reset first.
     pub(crate) database: Option<String>,
+    /// How many connections this adapter may hold at once.
+    share: Share,
     closed: Arc<AtomicBool>,
     owns_pool: bool,
 }
@@ -49,6 +54,7 @@ impl MySqlAdapter {
         let opts = config.to_driver()?;
         let home = opts.db_name().map(str::to_owned);
         let pool = pool::build(opts, &config.pool, config.statement_cache_capacity).await?;
+        let share = Share::new(config.pool.max_size);
         let shared = Arc::new(Shared {
             pool,
             config,
@@ -57,6 +63,7 @@ impl MySqlAdapter {
         Ok(Self {
             shared,
             database: home,
+            share,
             closed: Arc::new(AtomicBool::new(false)),
             owns_pool: true,
         })
@@ -67,10 +74,13 @@ impl MySqlAdapter {
         Self::connect(MySqlConfig::from_url(url)).await
     }
 
+    /// An adapter over the same pool whose connections are put in `database`, and which
+    /// holds at most a tenant's share of the pool.
     pub(crate) fn with_database(&self, database: String) -> Self {
         Self {
             shared: self.shared.clone(),
             database: Some(database),
+            share: Share::new(self.shared.config.pool.tenant_share()),
             closed: Arc::new(AtomicBool::new(false)),
             owns_pool: false,
         }
@@ -83,12 +93,15 @@ impl MySqlAdapter {
         Ok(())
     }
 
-    /// A connection from the pool, in this adapter's database.
-    pub(crate) async fn checkout(&self) -> Result<Pooled> {
+    /// A connection from the pool, within this adapter's share, in this adapter's database
+    /// and with nothing left on it by anyone else.
+    pub(crate) async fn checkout(&self) -> Result<Checkout> {
         self.check_open()?;
-        let mut conn = self.shared.pool.get().await.map_err(pool_error)?;
+        let wait = self.shared.config.pool.acquire_timeout;
+        let get = async { self.shared.pool.get().await.map_err(pool_error) };
+        let mut conn = self.share.hold(wait, AdapterKind::Mysql, get).await?;
         exec::run_pending(&mut conn).await?;
-        if let Err(e) = conn.use_database(&self.database).await {
+        if let Err(e) = conn.own(&self.database).await {
             return Err(conn.fail(e));
         }
         Ok(conn)
@@ -109,9 +122,23 @@ impl Adapter for MySqlAdapter {
     async fn query(&self, stmt: Statement) -> Result<ResultSet> {
         let shape = dbx_core::sql::shape(&stmt.sql, Dialect::Mysql)?;
         shape.refuse_transaction_control(&stmt.sql)?;
-        let p = Prepared::with_shape(shape, stmt.params)?;
+        let p = Prepared::with_shape(shape, stmt.params, stmt.limits)?;
         let mut conn = self.checkout().await?;
-        exec::run(&mut conn, &p).await
+        let result = exec::run(&mut conn, &p).await;
+        if exec::in_transaction(&conn) {
+            // Something the statement ran (a stored procedure, say) left a transaction open:
+            // its writes are not committed, and an answer must not say they are.
+            exec::control(&mut conn, "ROLLBACK").await?;
+            return Err(Error::Unsupported {
+                backend: AdapterKind::Mysql,
+                what: format!(
+                    "{:?} left a transaction open, so its changes were rolled back; run it in \
+                     transaction() or on a connection() that commits",
+                    p.sql()
+                ),
+            });
+        }
+        result
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
+use dbx_core::pool::{InFlight, broken_session, within};
 use dbx_core::sql::{Dialect, leading_keyword};
-use dbx_core::{AdapterKind, Column, Error, Result, ResultSet, Row};
+use dbx_core::{AdapterKind, Column, Error, Result, ResultBudget, ResultSet, Row};
 use mysql_async::consts::StatusFlags;
 use mysql_async::prelude::Queryable;
 
-use crate::pool::{CurrentDb, MyConn};
+use crate::pool::MyConn;
 use crate::types::{decltype, from_mysql, to_mysql};
 
 /// A statement rewritten to MySQL's `?` placeholders, arguments in order.
@@ -42,8 +43,12 @@ pub(crate) fn refuse_implicit_commit(keyword: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// Runs queued cleanup before anything else.
+/// Runs queued cleanup before anything else, and refuses a connection whose earlier
+/// statement was given up on.
 pub(crate) async fn run_pending(conn: &mut MyConn) -> Result<()> {
+    if conn.is_broken() {
+        return Err(broken_session(AdapterKind::Mysql));
+    }
     if conn.needs_rollback {
         if let Err(e) = conn.conn.query_drop("ROLLBACK").await {
             return Err(conn.fail(e));
@@ -66,46 +71,87 @@ pub(crate) async fn run(conn: &mut MyConn, p: &Prepared) -> Result<ResultSet> {
     } else {
         mysql_async::Params::Positional(params)
     };
-    let outcome = async {
-        let mut result = conn.conn.exec_iter(&stmt, params).await?;
-        let columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
-        let rows: Vec<mysql_async::Row> = result.collect().await?;
+    if p.shape.changes_session() {
+        // Whatever it does to the session, the connection is reset before its next use.
+        conn.dirty = true;
+    }
+    // Rows of a read stop being read at the limit; a write is never cut short halfway.
+    let reads_only = dbx_core::sql::is_read_only(p.sql(), Dialect::Mysql);
+    let mut budget = ResultBudget::for_statement(p.limits.max_result_bytes, reads_only);
+    let killer = &conn.killer;
+    let in_flight = InFlight::new(conn.broken.clone(), || killer.clone().cancel());
+    let driver = &mut conn.conn;
+    // The outer error is dbx's own (a deadline, the byte limit, a value that cannot be
+    // converted), after which the statement may still be running; the inner one is the
+    // server's, after which it is over.
+    let outcome = within(p.limits.timeout, async {
+        let mut result = match driver.exec_iter(&stmt, params).await {
+            Ok(result) => result,
+            Err(e) => return Ok(Err(e)),
+        };
+        let driver_columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
+        let columns: Arc<[Column]> = driver_columns
+            .iter()
+            .map(|c| Column::new(c.name_str(), Some(decltype(c))))
+            .collect();
+        let mut rows = Vec::new();
+        loop {
+            let row = match result.next().await {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(e) => return Ok(Err(e)),
+            };
+            let values = row
+                .unwrap_raw()
+                .into_iter()
+                .zip(driver_columns.iter())
+                .map(|(v, c)| from_mysql(v.unwrap_or(mysql_async::Value::NULL), c))
+                .collect::<Result<Vec<_>>>()?;
+            budget.charge(&values)?;
+            rows.push(Row::new(columns.clone(), values));
+        }
         let affected = result.affected_rows();
         let last_id = result.last_insert_id();
-        result.drop_result().await?;
-        Ok::<_, mysql_async::Error>((columns, rows, affected, last_id))
-    }
+        if let Err(e) = result.drop_result().await {
+            return Ok(Err(e));
+        }
+        Ok(Ok((columns, rows, affected, last_id)))
+    })
     .await;
-    let (driver_columns, raw_rows, rows_affected, last_insert_id) = match outcome {
-        Ok(parts) => parts,
-        Err(e) => return Err(failed(conn, e).await),
+    // Dropping `in_flight` unfinished (the `?` below) kills the statement on the server and
+    // retires the connection.
+    let (columns, rows, rows_affected, last_insert_id) = match outcome? {
+        Ok(parts) => {
+            in_flight.finish();
+            parts
+        }
+        Err(e) => {
+            in_flight.finish();
+            return Err(failed(conn, e).await);
+        }
     };
-    let columns: Arc<[Column]> = driver_columns
-        .iter()
-        .map(|c| Column::new(c.name_str(), Some(decltype(c))))
-        .collect();
+    if !autocommit(conn) {
+        // `SET autocommit = 0`, from this statement or code it called: every later write on
+        // the connection would wait for a COMMIT that never comes.
+        conn.dirty = true;
+    }
     let last_insert_id = last_insert_id
         .filter(|id| *id > 0)
         .and_then(|id| i64::try_from(id).ok());
-    let mut rows = Vec::with_capacity(raw_rows.len());
-    for row in raw_rows {
-        let values = row
-            .unwrap_raw()
-            .into_iter()
-            .zip(driver_columns.iter())
-            .map(|(v, c)| from_mysql(v.unwrap_or(mysql_async::Value::NULL), c))
-            .collect::<Result<Vec<_>>>()?;
-        rows.push(Row::new(columns.clone(), values));
-    }
-    if p.keyword() == Some("USE") {
-        conn.database = CurrentDb::Unknown;
-    }
     let rows_affected = if columns.is_empty() { rows_affected } else { 0 };
     Ok(ResultSet {
         columns,
         rows,
         rows_affected,
         last_insert_id,
+    })
+}
+
+/// Whether the server says `autocommit` is on for this connection.
+fn autocommit(conn: &MyConn) -> bool {
+    conn.conn.last_ok_packet().is_none_or(|ok| {
+        ok.status_flags()
+            .contains(StatusFlags::SERVER_STATUS_AUTOCOMMIT)
     })
 }
 

@@ -1,122 +1,128 @@
 //! The connection pool: deadpool with a manager of dbx's own, as for PostgreSQL.
 //!
-//! Each connection remembers which database it is in, so that a tenant adapter switches it
-//! with `USE` only when needed, and keeps prepared statements keyed by that database: MySQL
-//! binds a prepared statement to the database it was prepared in, so a statement prepared
-//! for one tenant must never run for another. The driver's own statement cache (keyed by SQL
-//! alone) is therefore turned off.
+//! Each connection remembers whose it is (the database dbx last put it in), so that a
+//! connection passing to another tenant is reset first, and whether a statement may have
+//! left session state on it (a variable, a temporary table, a lock, `autocommit` off), so
+//! that it is reset before its next use. The reset is `COM_RESET_CONNECTION`. Prepared
+//! statements are kept per connection and dropped at every reset: MySQL binds a prepared
+//! statement to the database it was prepared in, so one prepared for a tenant must never
+//! run for another. The driver's own statement cache (keyed by SQL alone) is off.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dbx_core::pool::PoolSettings;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Statement};
+use mysql_async::{Conn, Opts, Statement};
 
-/// Which database a connection is in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CurrentDb {
-    Known(Option<String>),
-    /// A caller's own `USE` may have moved it; switch again before the next use.
-    Unknown,
+/// Stops one connection's running statement with `KILL QUERY`, sent on a connection of
+/// its own (the busy one cannot take another command).
+#[derive(Debug, Clone)]
+pub(crate) struct Killer {
+    opts: Opts,
+    thread: u32,
 }
+
+impl Killer {
+    pub(crate) fn cancel(self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            if let Ok(mut conn) = Conn::new(self.opts).await {
+                let _ = conn.query_drop(format!("KILL QUERY {}", self.thread)).await;
+                let _ = conn.disconnect().await;
+            }
+        });
+    }
+}
+
+/// Whose a connection is: the database dbx last put it in.
+pub(crate) type Owner = Option<String>;
 
 /// One pooled connection and the state dbx keeps beside it.
 #[derive(Debug)]
 pub(crate) struct MyConn {
     pub(crate) conn: Conn,
-    pub(crate) database: CurrentDb,
-    /// Prepared statements by database and then text, so that a lookup borrows both instead
-    /// of building a key.
-    statements: HashMap<Option<String>, HashMap<String, Statement>>,
-    /// Statements in the map, across databases.
-    cached: usize,
+    /// Whose it is since its last reset; `None` for a connection nobody has used yet.
+    owner: Option<Owner>,
+    /// A statement may have left session state: reset before the next use.
+    pub(crate) dirty: bool,
+    /// Prepared statements since the last reset, by text.
+    statements: HashMap<String, Statement>,
     capacity: usize,
     /// Set when a transaction on this connection was abandoned.
     pub(crate) needs_rollback: bool,
-    /// Set after a fatal driver error; the pool discards the connection.
-    broken: bool,
+    /// Held by a read-only session: its transactions start `READ ONLY`.
+    pub(crate) read_only: bool,
+    /// Set after a fatal driver error, or when a statement was given up on while the server
+    /// may still run it (see [`dbx_core::pool::InFlight`]); the pool discards the connection.
+    pub(crate) broken: Arc<AtomicBool>,
+    pub(crate) killer: Killer,
 }
 
 impl MyConn {
     /// Converts a driver error, remembering fatal ones so that the connection is not reused.
     pub(crate) fn fail(&mut self, err: mysql_async::Error) -> dbx_core::Error {
         if err.is_fatal() {
-            self.broken = true;
+            self.broken.store(true, Ordering::Release);
         }
         crate::error::map_err(err)
     }
 
-    /// Whether a fatal error made this connection unusable.
+    /// Whether a fatal error, or a statement given up on, made this connection unusable.
     pub(crate) fn is_broken(&self) -> bool {
-        self.broken || self.conn.is_disconnected()
+        self.broken.load(Ordering::Acquire) || self.conn.is_disconnected()
     }
 
-    /// The database statements are keyed by now: where `USE` is unknown, they share the
-    /// "no database" entry, as before dbx knew.
-    fn statement_key(&self) -> &Option<String> {
-        match &self.database {
-            CurrentDb::Known(db) => db,
-            CurrentDb::Unknown => &None,
-        }
-    }
-
-    /// A prepared statement for `sql` in the current database.
+    /// A prepared statement for `sql`.
     pub(crate) async fn prepare(&mut self, sql: &str) -> Result<Statement, mysql_async::Error> {
-        if let Some(stmt) = self
-            .statements
-            .get(self.statement_key())
-            .and_then(|by_text| by_text.get(sql))
-        {
+        if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
-        if self.cached >= self.capacity {
+        if self.statements.len() >= self.capacity {
             self.close_statements().await?;
         }
         let stmt = self.conn.prep(sql).await?;
-        let db = self.statement_key().clone();
-        self.statements
-            .entry(db)
-            .or_default()
-            .insert(sql.to_owned(), stmt.clone());
-        self.cached += 1;
+        self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
     }
 
     /// Closes every cached statement on the server, which counts them against a global limit.
     pub(crate) async fn close_statements(&mut self) -> Result<(), mysql_async::Error> {
-        let all: Vec<Statement> = self
-            .statements
-            .drain()
-            .flat_map(|(_, m)| m.into_values())
-            .collect();
-        self.cached = 0;
+        let all: Vec<Statement> = self.statements.drain().map(|(_, s)| s).collect();
         for stmt in all {
             self.conn.close(stmt).await?;
         }
         Ok(())
     }
 
-    /// Makes `db` the current database.
-    pub(crate) async fn use_database(
-        &mut self,
-        db: &Option<String>,
-    ) -> Result<(), mysql_async::Error> {
-        let wanted = CurrentDb::Known(db.clone());
-        if self.database == wanted {
+    /// Makes the connection `owner`'s, in its database: resets it first if it was someone
+    /// else's or a statement may have left session state on it.
+    pub(crate) async fn own(&mut self, owner: &Owner) -> Result<(), mysql_async::Error> {
+        if self.owner.as_ref() == Some(owner) && !self.dirty {
             return Ok(());
         }
-        match db {
-            Some(name) => self.conn.query_drop(format!("USE `{name}`")).await?,
-            None => {
-                // MySQL has no way back to "no database" short of a reset.
-                self.conn.reset().await?;
-                self.statements.clear();
-                self.cached = 0;
+        if self.owner.is_some() {
+            // COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables,
+            // prepared statements and named locks, and puts every session variable back.
+            if !self.conn.reset().await? {
+                return Err(mysql_async::Error::Other(
+                    "this server cannot reset a connection (COM_RESET_CONNECTION needs MySQL \
+                     5.7.3 or MariaDB 10.2.4), so dbx cannot keep tenants' sessions apart"
+                        .into(),
+                ));
             }
+            self.statements.clear();
         }
-        self.database = wanted;
+        if let Some(name) = owner {
+            self.conn.query_drop(format!("USE `{name}`")).await?;
+        }
+        self.owner = Some(owner.clone());
+        self.dirty = false;
         Ok(())
     }
 }
@@ -140,15 +146,19 @@ impl managed::Manager for MyManager {
 
     async fn create(&self) -> Result<MyConn, mysql_async::Error> {
         let conn = Conn::new(self.opts.clone()).await?;
-        let database = CurrentDb::Known(self.opts.db_name().map(str::to_owned));
         Ok(MyConn {
+            killer: Killer {
+                opts: self.opts.clone(),
+                thread: conn.id(),
+            },
             conn,
-            database,
+            owner: None,
+            dirty: false,
             statements: HashMap::new(),
-            cached: 0,
             capacity: self.statement_cache_capacity.max(1),
             needs_rollback: false,
-            broken: false,
+            read_only: false,
+            broken: Arc::default(),
         })
     }
 
@@ -157,8 +167,10 @@ impl managed::Manager for MyManager {
         conn: &mut MyConn,
         metrics: &Metrics,
     ) -> RecycleResult<mysql_async::Error> {
-        if conn.broken || conn.conn.is_disconnected() {
-            return Err(RecycleError::message("connection lost"));
+        if conn.is_broken() {
+            return Err(RecycleError::message(
+                "connection lost, or a statement on it was cancelled",
+            ));
         }
         if self
             .settings
@@ -190,6 +202,8 @@ impl managed::Manager for MyManager {
 
 pub(crate) type Pool = managed::Pool<MyManager>;
 pub(crate) type Pooled = managed::Object<MyManager>;
+/// A pooled connection held within an adapter's share of the pool.
+pub(crate) type Checkout = dbx_core::pool::Held<Pooled>;
 
 /// Builds the pool, opens `min_idle` connections and starts the idle reaper.
 pub(crate) async fn build(

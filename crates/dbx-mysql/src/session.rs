@@ -9,24 +9,33 @@ use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transactio
 
 use crate::adapter::MySqlAdapter;
 use crate::exec::{self, Prepared};
-use crate::pool::{CurrentDb, Pooled};
+use crate::pool::Checkout;
 use crate::transaction::MyTransaction;
 
 /// A dedicated MySQL session.
 #[derive(Debug)]
 pub struct MySqlConnection {
     adapter: MySqlAdapter,
-    conn: Pooled,
+    conn: Checkout,
     abandoned_savepoint: Option<u32>,
+    read_only: bool,
 }
 
 impl MySqlConnection {
-    pub(crate) fn new(adapter: MySqlAdapter, conn: Pooled) -> Self {
+    pub(crate) fn new(adapter: MySqlAdapter, conn: Checkout) -> Self {
         Self {
             adapter,
             conn,
             abandoned_savepoint: None,
+            read_only: false,
         }
+    }
+
+    fn check_writes(&self, sql: &str) -> Result<()> {
+        if self.read_only {
+            dbx_core::sql::refuse_writes(sql, dbx_core::sql::Dialect::Mysql)?;
+        }
+        Ok(())
     }
 
     async fn settle(&mut self) -> Result<()> {
@@ -47,6 +56,7 @@ impl Connection for MySqlConnection {
     }
 
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
+        self.check_writes(&stmt.sql)?;
         self.settle().await?;
         exec::run(
             &mut self.conn,
@@ -56,6 +66,9 @@ impl Connection for MySqlConnection {
     }
 
     async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        for stmt in &stmts {
+            self.check_writes(&stmt.sql)?;
+        }
         self.settle().await?;
         if exec::in_transaction(&self.conn) {
             dbx_core::txn::run_in_savepoint(&mut *self.conn, stmts).await
@@ -68,6 +81,12 @@ impl Connection for MySqlConnection {
         !exec::in_transaction(&self.conn)
     }
 
+    fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
+        // transaction() then starts `READ ONLY`, which the server itself enforces.
+        self.conn.read_only = read_only;
+    }
+
     async fn describe(&mut self, sql: &str) -> Result<dbx_core::Description> {
         self.settle().await?;
         exec::describe(&mut self.conn, sql).await
@@ -76,7 +95,7 @@ impl Connection for MySqlConnection {
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
         self.settle().await?;
         if exec::in_transaction(&self.conn) {
-            let guard: SavepointGuard<'_, _, Pooled> =
+            let guard: SavepointGuard<'_, _, Checkout> =
                 SavepointGuard::open(&mut *self.conn, 1, &mut self.abandoned_savepoint).await?;
             return Ok(Box::new(guard));
         }
@@ -89,7 +108,6 @@ impl Drop for MySqlConnection {
         if exec::in_transaction(&self.conn) || self.abandoned_savepoint.is_some() {
             self.conn.needs_rollback = true;
         }
-        // The session may have run USE; make the next user switch databases explicitly.
-        self.conn.database = CurrentDb::Unknown;
+        self.conn.read_only = false;
     }
 }

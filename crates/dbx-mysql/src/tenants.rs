@@ -14,6 +14,9 @@ use mysql_async::prelude::Queryable;
 use crate::adapter::MySqlAdapter;
 use crate::error::map_err;
 
+/// Databases that are never a tenant's, whatever the prefix.
+const SYSTEM_DATABASES: &[&str] = &["mysql", "sys", "information_schema", "performance_schema"];
+
 /// MySQL tenants as databases on one server.
 #[derive(Debug)]
 pub struct MySqlTenants {
@@ -41,9 +44,27 @@ impl MySqlTenants {
         })
     }
 
-    /// The database name of a tenant.
+    /// The database name of a tenant. A name that is a system database or the root
+    /// adapter's own is refused, so that no tenant operation can reach either.
     pub fn database_of(&self, id: &TenantId) -> Result<String> {
-        dbx_core::tenancy::prefixed_name(&self.prefix, id, 64, "database")
+        let database = dbx_core::tenancy::prefixed_name(&self.prefix, id, 64, "database")?;
+        if self.is_reserved(&database) {
+            return Err(Error::InvalidTenant {
+                id: id.to_string(),
+                reason: format!(
+                    "with the prefix {:?} it would be database {database}, which is the \
+                     server's or the root database's own",
+                    self.prefix
+                ),
+            });
+        }
+        Ok(database)
+    }
+
+    /// The server's own databases and the root adapter's: never a tenant's.
+    fn is_reserved(&self, database: &str) -> bool {
+        SYSTEM_DATABASES.contains(&database.to_ascii_lowercase().as_str())
+            || self.root.shared.home.as_deref() == Some(database)
     }
 
     async fn exists(&self, database: &str) -> Result<bool> {
@@ -123,6 +144,7 @@ impl TenantManager for MySqlTenants {
             .map_err(map_err)?;
         let mut ids: Vec<TenantId> = names
             .iter()
+            .filter(|n| !self.is_reserved(n))
             .filter_map(|n| {
                 n.strip_prefix(&self.prefix)
                     .and_then(|s| TenantId::new(s).ok())

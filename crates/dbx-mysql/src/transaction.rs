@@ -5,10 +5,10 @@ use dbx_core::txn::{SqlTransaction, TxConnection};
 use dbx_core::{Result, ResultSet, Statement, async_trait};
 
 use crate::exec::{self, Prepared};
-use crate::pool::{MyConn, Pooled};
+use crate::pool::{Checkout, MyConn};
 
 /// A MySQL transaction or savepoint.
-pub(crate) type MyTransaction<'a> = SqlTransaction<'a, MyConn, Pooled>;
+pub(crate) type MyTransaction<'a> = SqlTransaction<'a, MyConn, Checkout>;
 
 #[async_trait]
 impl TxConnection for MyConn {
@@ -17,7 +17,11 @@ impl TxConnection for MyConn {
     }
 
     fn begin_sql(&self) -> &'static str {
-        "START TRANSACTION"
+        if self.read_only {
+            "START TRANSACTION READ ONLY"
+        } else {
+            "START TRANSACTION"
+        }
     }
 
     async fn control(&mut self, sql: &str) -> Result<()> {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use dbx_core::pool::Share;
 use dbx_core::sql::Dialect;
 use dbx_core::{
     Adapter, AdapterKind, Connection, Error, Health, Result, ResultSet, Statement, TableInfo,
@@ -15,7 +16,7 @@ use crate::config::PgConfig;
 use crate::error::map_err;
 use crate::exec::{self, Prepared};
 use crate::introspect;
-use crate::pool::{self, Pool, Pooled, SearchPath};
+use crate::pool::{self, Checkout, Pool};
 use crate::session::PgConnection;
 use crate::transaction::PgTransaction;
 
@@ -32,15 +33,28 @@ pub(crate) struct Shared {
 }
 
 /// A PostgreSQL database behind a pool. Tenant adapters (see [`PgTenants`](crate::PgTenants))
-/// share the root's pool and differ only in their `search_path`.
+/// share the root's pool and differ only in their `search_path` and in holding at most
+/// their share of the pool.
 #[derive(Debug, Clone)]
 pub struct PgAdapter {
     pub(crate) shared: Arc<Shared>,
-    /// `None`: the server's default search path; `Some`: a quoted schema name.
+    /// `None`: the server's default search path; `Some`: a quoted schema name. Also whose
+    /// a connection is: a connection passing to another search path is reset first.
     pub(crate) search_path: Option<String>,
+    /// `SET search_path TO ...` or `RESET search_path`, for this adapter's path.
+    set_search_path: Arc<str>,
+    /// How many connections this adapter may hold at once.
+    share: Share,
     closed: Arc<AtomicBool>,
     /// The root adapter owns the pool and closes it; tenant adapters close only themselves.
     owns_pool: bool,
+}
+
+fn set_search_path(path: Option<&str>) -> Arc<str> {
+    match path {
+        Some(path) => format!("SET search_path TO {path}").into(),
+        None => "RESET search_path".into(),
+    }
 }
 
 impl PgAdapter {
@@ -48,10 +62,13 @@ impl PgAdapter {
     pub async fn connect(config: PgConfig) -> Result<Self> {
         let pool = pool::build(&config).await?;
         let search_path = config.search_path.clone();
+        let share = Share::new(config.pool.max_size);
         let shared = Arc::new(Shared { pool, config });
         Ok(Self {
             shared,
+            set_search_path: set_search_path(search_path.as_deref()),
             search_path,
+            share,
             closed: Arc::new(AtomicBool::new(false)),
             owns_pool: true,
         })
@@ -62,11 +79,14 @@ impl PgAdapter {
         Self::connect(PgConfig::from_url(url)).await
     }
 
-    /// An adapter over the same pool whose connections use `schema` (already quoted).
+    /// An adapter over the same pool whose connections use `schema` (already quoted), and
+    /// which holds at most a tenant's share of the pool.
     pub(crate) fn with_search_path(&self, schema: String) -> Self {
         Self {
             shared: self.shared.clone(),
+            set_search_path: set_search_path(Some(&schema)),
             search_path: Some(schema),
+            share: Share::new(self.shared.config.pool.tenant_share()),
             closed: Arc::new(AtomicBool::new(false)),
             owns_pool: false,
         }
@@ -79,23 +99,17 @@ impl PgAdapter {
         Ok(())
     }
 
-    /// A connection from the pool with this adapter's search path in force.
-    pub(crate) async fn checkout(&self) -> Result<Pooled> {
+    /// A connection from the pool, within this adapter's share, with this adapter's search
+    /// path in force and nothing left on it by anyone else.
+    pub(crate) async fn checkout(&self) -> Result<Checkout> {
         self.check_open()?;
-        let mut conn = self.shared.pool.get().await.map_err(pool_error)?;
+        let wait = self.shared.config.pool.acquire_timeout;
+        let get = async { self.shared.pool.get().await.map_err(pool_error) };
+        let mut conn = self.share.hold(wait, AdapterKind::Postgres, get).await?;
         exec::run_pending(&mut conn).await?;
-        let wanted = match &self.search_path {
-            Some(path) => SearchPath::Set(path.clone()),
-            None => SearchPath::ServerDefault,
-        };
-        if conn.search_path != wanted {
-            let sql = match &self.search_path {
-                Some(path) => format!("SET search_path TO {path}"),
-                None => "RESET search_path".to_owned(),
-            };
-            conn.client.batch_execute(&sql).await.map_err(map_err)?;
-            conn.search_path = wanted;
-        }
+        conn.own(&self.search_path, &self.set_search_path)
+            .await
+            .map_err(map_err)?;
         Ok(conn)
     }
 
@@ -114,7 +128,7 @@ impl Adapter for PgAdapter {
     async fn query(&self, stmt: Statement) -> Result<ResultSet> {
         let shape = dbx_core::sql::shape(&stmt.sql, Dialect::Postgres)?;
         shape.refuse_transaction_control(&stmt.sql)?;
-        let p = Prepared::with_shape(shape, stmt.params)?;
+        let p = Prepared::with_shape(shape, stmt.params, stmt.limits)?;
         let mut conn = self.checkout().await?;
         exec::run(&mut conn, &p).await
     }

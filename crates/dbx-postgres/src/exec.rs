@@ -2,13 +2,14 @@
 
 use std::pin::pin;
 
+use dbx_core::pool::{InFlight, broken_session, within};
 use dbx_core::sql::{Dialect, leading_keyword};
-use dbx_core::{Error, Result, ResultSet, Row, Value};
+use dbx_core::{AdapterKind, Error, Result, ResultBudget, ResultSet, Row, Value};
 use futures_util::StreamExt;
 use tokio_postgres::types::ToSql;
 
 use crate::error::map_err;
-use crate::pool::{PgConn, SearchPath};
+use crate::pool::PgConn;
 use crate::types::{Cell, Param};
 
 /// A statement rewritten to `$n` placeholders, with its arguments in that order.
@@ -21,16 +22,6 @@ fn mentions(haystack: &str, needle: &str) -> bool {
         .as_bytes()
         .windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-/// Whether the statement may change session state that dbx tracks (`search_path`) or drop
-/// prepared statements.
-fn touches_session(p: &Prepared) -> bool {
-    matches!(
-        p.keyword(),
-        Some("SET" | "RESET" | "DISCARD" | "DEALLOCATE")
-    ) || mentions(p.sql(), "search_path")
-        || mentions(p.sql(), "set_config")
 }
 
 /// Whether PostgreSQL's row count means "rows changed" for this statement, rather than "rows
@@ -48,8 +39,12 @@ fn counts_changes(p: &Prepared) -> bool {
 /// The PostgreSQL error code for "prepared statement does not exist".
 const NO_SUCH_PREPARED: &str = "26000";
 
-/// Runs queued cleanup (rollbacks of abandoned transactions) before anything else.
+/// Runs queued cleanup (rollbacks of abandoned transactions) before anything else, and
+/// refuses a connection whose earlier statement was given up on.
 pub(crate) async fn run_pending(conn: &mut PgConn) -> Result<()> {
+    if conn.is_broken() {
+        return Err(broken_session(AdapterKind::Postgres));
+    }
     if conn.needs_rollback {
         conn.client
             .batch_execute("ROLLBACK")
@@ -80,9 +75,21 @@ pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
         )));
     }
     let params: Vec<Param<'_>> = p.args.iter().map(Param).collect();
-    let outcome = async {
-        let stream = conn
-            .client
+    if p.shape.changes_session() {
+        // Whatever it does to the session, the connection is reset before its next use.
+        // Statements prepared before may now mean something else (a temporary table that
+        // shadows a table, another search path) or be gone (`DISCARD`), so they are
+        // prepared again.
+        conn.dirty = true;
+        conn.forget_statements();
+    }
+    // Rows of a read stop being read at the limit; a write is never cut short halfway.
+    let reads_only = dbx_core::sql::is_read_only(p.sql(), Dialect::Postgres);
+    let mut budget = ResultBudget::for_statement(p.limits.max_result_bytes, reads_only);
+    let client = &conn.client;
+    let in_flight = InFlight::new(conn.broken.clone(), || conn.canceller.clone().cancel());
+    let outcome = within(p.limits.timeout, async {
+        let stream = client
             .query_raw(&stmt, params.iter().map(|p| p as &(dyn ToSql + Sync)))
             .await
             .map_err(map_err)?;
@@ -93,17 +100,17 @@ pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
             let values = (0..columns.len())
                 .map(|i| row.try_get::<_, Cell>(i).map(|c| c.0).map_err(map_err))
                 .collect::<Result<Vec<_>>>()?;
+            budget.charge(&values)?;
             rows.push(Row::new(columns.clone(), values));
         }
         Ok::<_, Error>((rows, stream.rows_affected().unwrap_or(0)))
-    }
+    })
     .await;
-    if touches_session(p) {
-        // Whatever the caller did to the session, set the search path again before reuse.
-        conn.search_path = SearchPath::Unknown;
-        if matches!(p.keyword(), Some("DISCARD" | "DEALLOCATE")) {
-            conn.forget_statements();
-        }
+    match &outcome {
+        // Cut short by the deadline or the byte limit: the statement may still be running on
+        // the server. Dropping `in_flight` cancels it and retires the connection.
+        Err(Error::StatementTimeout(_) | Error::ResultTooLarge { .. }) => drop(in_flight),
+        _ => in_flight.finish(),
     }
     let (rows, count) = outcome?;
     let rows_affected = if counts_changes(p) { count } else { 0 };

@@ -1,30 +1,29 @@
 //! The connection pool: deadpool with a manager of dbx's own.
 //!
 //! deadpool-postgres's connection wrapper has no room for per-connection state, and dbx
-//! needs two pieces of it: the `search_path` the connection is set to (so that a tenant's
-//! schema never carries over to another tenant's work), and a statement cache keyed by that
-//! path (a statement prepared in one tenant's schema names that schema's tables).
+//! keeps some beside each connection: whose it is (the root database's or a tenant's), so
+//! that a connection passing to another owner is reset first; whether a statement may have
+//! left session state on it, so that it is reset before its next use; the statements
+//! prepared on it; and whether a statement on it was given up on, so that it is discarded.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use dbx_core::Column;
 use dbx_core::pool::PoolSettings;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{CancelToken, Client, NoTls, Statement};
 
 use crate::types::decltype;
 
-/// What a connection's `search_path` is known to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SearchPath {
-    /// As the server set it at connect time.
-    ServerDefault,
-    /// Set by dbx to this value.
-    Set(String),
-    /// Possibly changed by a caller's own SQL; set it again before the next use.
-    Unknown,
-}
+/// Puts a connection back as a new one finds it: no open cursor, settings as the server
+/// and role set them, no prepared statement, no `LISTEN`, no advisory lock, no temporary
+/// object, sequences' session state gone. `DISCARD ALL` does the same but cannot share one
+/// round trip with the `SET search_path` that follows; this list runs in the same message.
+pub(crate) const RESET_SESSION: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; \
+     DEALLOCATE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; \
+     DISCARD SEQUENCES;";
 
 /// A statement prepared on one connection, with its result columns as dbx reports them
 /// (fixed for the prepared statement, so built once rather than on every run).
@@ -34,36 +33,75 @@ pub(crate) struct CachedStatement {
     pub(crate) columns: Arc<[Column]>,
 }
 
+/// Sends cancel requests for one connection's running statement.
+#[derive(Clone)]
+pub(crate) struct Canceller {
+    token: CancelToken,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl std::fmt::Debug for Canceller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Canceller").finish_non_exhaustive()
+    }
+}
+
+impl Canceller {
+    /// Asks the server, on a connection of its own, to cancel whatever this connection runs.
+    pub(crate) fn cancel(self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            #[cfg(feature = "tls")]
+            if let Some(tls) = self.tls {
+                let _ = self.token.cancel_query(tls).await;
+                return;
+            }
+            let _ = self.token.cancel_query(NoTls).await;
+        });
+    }
+}
+
+/// Whose a connection is: the search path dbx last set on it (`None`: the server's).
+pub(crate) type Owner = Option<String>;
+
 /// One pooled connection and the state dbx keeps beside it.
 #[derive(Debug)]
 pub(crate) struct PgConn {
     pub(crate) client: Client,
-    pub(crate) search_path: SearchPath,
-    /// Statements prepared under the server's search path, by text.
+    /// Whose it is since its last reset; `None` for a connection nobody has used yet.
+    pub(crate) owner: Option<Owner>,
+    /// A statement may have left session state (a setting, a temporary table, a lock ...):
+    /// reset before the next use.
+    pub(crate) dirty: bool,
+    /// A statement was given up on while the server may still run it: the connection must
+    /// not serve anyone again (see [`dbx_core::pool::InFlight`]).
+    pub(crate) broken: Arc<AtomicBool>,
+    pub(crate) canceller: Canceller,
+    /// Statements prepared since the last reset, by text.
     statements: HashMap<String, CachedStatement>,
-    /// Statements prepared under a search path dbx set, by path and then text, so that a
-    /// lookup borrows both instead of building a key.
-    by_path: HashMap<String, HashMap<String, CachedStatement>>,
-    /// Statements in both maps.
-    cached: usize,
     capacity: usize,
     /// Set when a transaction on this connection was abandoned; the pool rolls it back
     /// before the connection is handed out again.
     pub(crate) needs_rollback: bool,
+    /// Held by a read-only session: its transactions begin `READ ONLY`.
+    pub(crate) read_only: bool,
 }
 
 impl PgConn {
-    /// A prepared statement for `sql` under the current search path, from the cache when
-    /// possible.
+    /// Whether a statement on it was given up on.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire)
+    }
+
+    /// A prepared statement for `sql`, from the cache when possible.
     pub(crate) async fn prepare(
         &mut self,
         sql: &str,
     ) -> Result<CachedStatement, tokio_postgres::Error> {
-        let found = match &self.search_path {
-            SearchPath::Set(path) => self.by_path.get(path.as_str()).and_then(|m| m.get(sql)),
-            _ => self.statements.get(sql),
-        };
-        if let Some(prepared) = found {
+        if let Some(prepared) = self.statements.get(sql) {
             return Ok(prepared.clone());
         }
         let statement = self.client.prepare(sql).await?;
@@ -73,24 +111,44 @@ impl PgConn {
             .map(|c| Column::new(c.name(), Some(decltype(c.type_()))))
             .collect();
         let prepared = CachedStatement { statement, columns };
-        if self.cached >= self.capacity {
+        if self.statements.len() >= self.capacity {
             // Simple and bounded: statements are cheap to prepare again.
             self.forget_statements();
         }
-        let map = match &self.search_path {
-            SearchPath::Set(path) => self.by_path.entry(path.clone()).or_default(),
-            _ => &mut self.statements,
-        };
-        map.insert(sql.to_owned(), prepared.clone());
-        self.cached += 1;
+        self.statements.insert(sql.to_owned(), prepared.clone());
         Ok(prepared)
     }
 
-    /// Forgets prepared statements, after the server may have dropped them (`DISCARD`).
+    /// Forgets prepared statements (tokio-postgres closes each on the server as it goes),
+    /// after a reset or when the server may have dropped them (`DISCARD`).
     pub(crate) fn forget_statements(&mut self) {
         self.statements.clear();
-        self.by_path.clear();
-        self.cached = 0;
+    }
+
+    /// Makes the connection `owner`'s, with `search` as its search path: resets it first
+    /// if it was someone else's or a statement may have left session state on it. One
+    /// round trip when anything is to be done, none otherwise.
+    pub(crate) async fn own(
+        &mut self,
+        owner: &Owner,
+        search: &str,
+    ) -> Result<(), tokio_postgres::Error> {
+        let same = self.owner.as_ref() == Some(owner);
+        if same && !self.dirty {
+            return Ok(());
+        }
+        let mut sql = String::new();
+        if self.owner.is_some() {
+            // Used before, by someone else or with state left behind: nothing of it may
+            // reach the next user.
+            self.forget_statements();
+            sql.push_str(RESET_SESSION);
+        }
+        sql.push_str(search);
+        self.client.batch_execute(&sql).await?;
+        self.owner = Some(owner.clone());
+        self.dirty = false;
+        Ok(())
     }
 }
 
@@ -122,6 +180,14 @@ impl PgManager {
         tokio::spawn(connection);
         Ok(client)
     }
+
+    fn canceller(&self, client: &Client) -> Canceller {
+        Canceller {
+            token: client.cancel_token(),
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+        }
+    }
 }
 
 impl managed::Manager for PgManager {
@@ -143,13 +209,15 @@ impl managed::Manager for PgManager {
         #[cfg(not(feature = "tls"))]
         let client = self.connect_plain().await?;
         Ok(PgConn {
+            canceller: self.canceller(&client),
             client,
-            search_path: SearchPath::ServerDefault,
+            owner: None,
+            dirty: false,
+            broken: Arc::default(),
             statements: HashMap::new(),
-            by_path: HashMap::new(),
-            cached: 0,
             capacity: self.statement_cache_capacity.max(1),
             needs_rollback: false,
+            read_only: false,
         })
     }
 
@@ -160,6 +228,11 @@ impl managed::Manager for PgManager {
     ) -> RecycleResult<tokio_postgres::Error> {
         if conn.client.is_closed() {
             return Err(RecycleError::message("connection closed"));
+        }
+        if conn.is_broken() {
+            return Err(RecycleError::message(
+                "a statement on it was cancelled; the server may still be busy with it",
+            ));
         }
         if self
             .settings
@@ -188,6 +261,8 @@ impl managed::Manager for PgManager {
 
 pub(crate) type Pool = managed::Pool<PgManager>;
 pub(crate) type Pooled = managed::Object<PgManager>;
+/// A pooled connection held within an adapter's share of the pool.
+pub(crate) type Checkout = dbx_core::pool::Held<Pooled>;
 
 /// Builds the pool, opens `min_idle` connections and starts the idle reaper.
 pub(crate) async fn build(config: &crate::config::PgConfig) -> dbx_core::Result<Pool> {

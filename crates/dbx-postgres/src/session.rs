@@ -10,7 +10,7 @@ use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transactio
 
 use crate::adapter::PgAdapter;
 use crate::exec::{self, Prepared};
-use crate::pool::Pooled;
+use crate::pool::Checkout;
 use dbx_core::txn::SavepointGuard;
 
 use crate::transaction::PgTransaction;
@@ -19,9 +19,10 @@ use crate::transaction::PgTransaction;
 #[derive(Debug)]
 pub struct PgConnection {
     adapter: PgAdapter,
-    conn: Pooled,
+    conn: Checkout,
     in_transaction: bool,
     abandoned_savepoint: Option<u32>,
+    read_only: bool,
 }
 
 /// How a transaction-control statement moves the session's transaction state.
@@ -40,13 +41,21 @@ fn transition(p: &Prepared) -> Option<bool> {
 }
 
 impl PgConnection {
-    pub(crate) fn new(adapter: PgAdapter, conn: Pooled) -> Self {
+    pub(crate) fn new(adapter: PgAdapter, conn: Checkout) -> Self {
         Self {
             adapter,
             conn,
             in_transaction: false,
             abandoned_savepoint: None,
+            read_only: false,
         }
+    }
+
+    fn check_writes(&self, sql: &str) -> Result<()> {
+        if self.read_only {
+            dbx_core::sql::refuse_writes(sql, dbx_core::sql::Dialect::Postgres)?;
+        }
+        Ok(())
     }
 
     async fn settle(&mut self) -> Result<()> {
@@ -74,6 +83,7 @@ impl Connection for PgConnection {
     }
 
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
+        self.check_writes(&stmt.sql)?;
         self.settle().await?;
         let p = Prepared::new(stmt, dbx_core::sql::Dialect::Postgres)?;
         let change = p
@@ -91,6 +101,9 @@ impl Connection for PgConnection {
     }
 
     async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
+        for stmt in &stmts {
+            self.check_writes(&stmt.sql)?;
+        }
         self.settle().await?;
         if self.in_transaction {
             dbx_core::txn::run_in_savepoint(&mut *self.conn, stmts).await
@@ -103,6 +116,12 @@ impl Connection for PgConnection {
         !self.in_transaction
     }
 
+    fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
+        // transaction() then begins `READ ONLY`, which the server itself enforces.
+        self.conn.read_only = read_only;
+    }
+
     async fn describe(&mut self, sql: &str) -> Result<dbx_core::Description> {
         self.settle().await?;
         exec::describe(&mut self.conn, sql).await
@@ -112,7 +131,7 @@ impl Connection for PgConnection {
         self.settle().await?;
         if self.in_transaction {
             // Inside the caller's own BEGIN: nest as a savepoint.
-            let guard: SavepointGuard<'_, _, Pooled> =
+            let guard: SavepointGuard<'_, _, Checkout> =
                 SavepointGuard::open(&mut *self.conn, 1, &mut self.abandoned_savepoint).await?;
             return Ok(Box::new(guard));
         }
@@ -125,7 +144,6 @@ impl Drop for PgConnection {
         if self.in_transaction || self.abandoned_savepoint.is_some() {
             self.conn.needs_rollback = true;
         }
-        // The session may have changed session settings; make the pool set the path again.
-        self.conn.search_path = crate::pool::SearchPath::Unknown;
+        self.conn.read_only = false;
     }
 }

@@ -20,11 +20,22 @@ pub struct PgTenants {
     cache: TenantCache,
 }
 
+/// Schemas that are never a tenant's, whatever the prefix: the server's own.
+fn is_system_schema(name: &str) -> bool {
+    name == "public" || name == "information_schema" || name.starts_with("pg_")
+}
+
 impl PgTenants {
     /// Tenants of `root`'s database, with `root`'s configured schema prefix.
     pub fn new(root: PgAdapter, cache: TenantCacheConfig) -> Result<Self> {
         let prefix = root.shared.config.tenant_schema_prefix.clone();
         dbx_core::tenancy::validate_prefix(&prefix, "tenant-schema-prefix")?;
+        if prefix.starts_with("pg_") {
+            return Err(Error::Config(format!(
+                "tenant-schema-prefix {prefix:?} starts with pg_, which PostgreSQL keeps for \
+                 its own schemas; choose another prefix"
+            )));
+        }
         Ok(Self {
             root,
             prefix,
@@ -32,10 +43,29 @@ impl PgTenants {
         })
     }
 
-    /// The schema name of a tenant, unquoted.
+    /// The schema name of a tenant, unquoted. A name that is a system schema or the root
+    /// adapter's own is refused, so that no tenant operation can reach either.
     pub fn schema_of(&self, id: &TenantId) -> Result<String> {
         // PostgreSQL truncates identifiers past 63 bytes, which could merge two tenants.
-        dbx_core::tenancy::prefixed_name(&self.prefix, id, 63, "schema")
+        let schema = dbx_core::tenancy::prefixed_name(&self.prefix, id, 63, "schema")?;
+        if is_system_schema(&schema) || self.is_root_schema(&schema) {
+            return Err(Error::InvalidTenant {
+                id: id.to_string(),
+                reason: format!(
+                    "with the prefix {:?} it would be schema {schema}, which is the server's or \
+                     the root database's own",
+                    self.prefix
+                ),
+            });
+        }
+        Ok(schema)
+    }
+
+    fn is_root_schema(&self, schema: &str) -> bool {
+        self.root
+            .search_path
+            .as_deref()
+            .is_some_and(|path| path.trim_matches('"') == schema)
     }
 
     fn quoted(schema: &str) -> String {
@@ -117,9 +147,10 @@ impl TenantManager for PgTenants {
             .map_err(map_err)?;
         let mut ids: Vec<TenantId> = rows
             .iter()
-            .filter_map(|r| {
-                r.get::<_, String>(0)
-                    .strip_prefix(&self.prefix)
+            .map(|r| r.get::<_, String>(0))
+            .filter(|name| !is_system_schema(name) && !self.is_root_schema(name))
+            .filter_map(|name| {
+                name.strip_prefix(&self.prefix)
                     .and_then(|s| TenantId::new(s).ok())
             })
             .collect();

@@ -5,10 +5,10 @@ use dbx_core::txn::{SqlTransaction, TxConnection};
 use dbx_core::{Result, ResultSet, Statement, async_trait};
 
 use crate::exec::{self, Prepared};
-use crate::pool::{PgConn, Pooled};
+use crate::pool::{Checkout, PgConn};
 
 /// A PostgreSQL transaction or savepoint.
-pub(crate) type PgTransaction<'a> = SqlTransaction<'a, PgConn, Pooled>;
+pub(crate) type PgTransaction<'a> = SqlTransaction<'a, PgConn, Checkout>;
 
 #[async_trait]
 impl TxConnection for PgConn {
@@ -17,7 +17,11 @@ impl TxConnection for PgConn {
     }
 
     fn begin_sql(&self) -> &'static str {
-        "BEGIN"
+        if self.read_only {
+            "BEGIN READ ONLY"
+        } else {
+            "BEGIN"
+        }
     }
 
     async fn control(&mut self, sql: &str) -> Result<()> {

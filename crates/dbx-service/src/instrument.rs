@@ -103,6 +103,14 @@ impl Connection for CountedConn {
         self.inner.is_autocommit()
     }
 
+    fn set_read_only(&mut self, read_only: bool) {
+        self.inner.set_read_only(read_only);
+    }
+
+    async fn describe(&mut self, sql: &str) -> Result<dbx_core::Description> {
+        counted(&self.counters, self.inner.describe(sql).await)
+    }
+
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
         let counters = self.counters.clone();
         let inner = self.inner.transaction().await?;

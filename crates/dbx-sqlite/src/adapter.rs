@@ -12,10 +12,12 @@ use dbx_core::{
 
 use crate::exec::{self, Prepared, ReadOutcome};
 use crate::introspect;
+use crate::open::{Conn, open};
 use crate::options::SqliteOptions;
-use crate::pool::{self, Readers, Writer};
+use crate::pool::{Pinned, Readers, Writer, blocking};
 use crate::session::SqliteConnection;
 use crate::transaction::SqliteTransaction;
+use crate::watch::Watch;
 
 /// A SQLite database: one writer and, for files, a pool of readers.
 ///
@@ -30,24 +32,26 @@ pub(crate) struct Inner {
     pub(crate) options: Arc<SqliteOptions>,
     pub(crate) writer: Arc<Writer>,
     readers: Option<Arc<Readers>>,
-    closed: AtomicBool,
+    /// Set at close: every connection's running statement stops at its next progress check.
+    closing: Arc<AtomicBool>,
 }
 
 impl SqliteAdapter {
     /// Opens (and by default creates) the database.
     pub async fn open(options: SqliteOptions) -> Result<Self> {
         let options = Arc::new(options);
+        let closing = Arc::new(AtomicBool::new(false));
         let for_open = options.clone();
-        let conn = tokio::task::spawn_blocking(move || pool::open(&for_open, true))
-            .await
-            .map_err(|e| Error::ConnectionLost(format!("opening the database failed: {e}")))??;
+        let watch = Watch::new(closing.clone());
+        let conn = blocking(move || open(&for_open, true, watch)).await??;
         // A private in-memory database exists only on its one connection.
-        let readers = (!options.is_memory()).then(|| Arc::new(Readers::new(options.clone())));
+        let readers = (!options.is_memory())
+            .then(|| Arc::new(Readers::new(options.clone(), closing.clone())));
         let inner = Inner {
             writer: Writer::new(conn, options.clone()),
             readers,
             options,
-            closed: AtomicBool::new(false),
+            closing,
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -84,38 +88,74 @@ fn may_read(p: &Prepared) -> bool {
 fn prepare_pooled(stmt: Statement) -> Result<Prepared> {
     let shape = sql::shape(&stmt.sql, Dialect::Sqlite)?;
     shape.refuse_transaction_control(&stmt.sql)?;
-    Prepared::with_shape(shape, stmt.params)
+    Prepared::with_shape(shape, stmt.params, stmt.limits)
+}
+
+fn read_only_refusal(p: &Prepared) -> Error {
+    sql::refuse_writes(p.sql(), Dialect::Sqlite)
+        .err()
+        .unwrap_or_else(|| {
+            Error::PermissionDenied(format!(
+                "the session is read-only and SQLite says this statement writes: {:?}",
+                p.sql()
+            ))
+        })
 }
 
 impl Inner {
     pub(crate) fn check_open(&self) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) || self.writer.is_closed() {
+        if self.closing.load(Ordering::Acquire) || self.writer.is_closed() {
             return Err(Error::Closed(AdapterKind::Sqlite));
         }
         Ok(())
     }
 
     /// Runs one statement outside any transaction: on a reader when SQLite confirms it only
-    /// reads, otherwise on the writer.
-    pub(crate) async fn run_autocommit(&self, p: Prepared) -> Result<ResultSet> {
+    /// reads, otherwise on the writer. With `read_only`, a statement that writes is refused
+    /// instead.
+    pub(crate) async fn run_autocommit(&self, p: Prepared, read_only: bool) -> Result<ResultSet> {
         self.check_open()?;
-        let p = match &self.readers {
-            Some(readers) if may_read(&p) => {
-                match readers.run(move |c| exec::run_if_readonly(c, p)).await? {
-                    ReadOutcome::Done(result) => return result,
-                    ReadOutcome::Writes(p) => p,
-                }
+        let outcome = match &self.readers {
+            Some(readers) if read_only || may_read(&p) => {
+                readers
+                    .run(move |c| Ok(exec::run_if_readonly(c, p)))
+                    .await?
             }
-            _ => p,
+            // An in-memory database has only its writer, where a read-only session's
+            // statements run if SQLite says they only read.
+            None if read_only => {
+                let lease = self.writer.lease(false).await?;
+                lease.run(move |c| Ok(exec::run_if_readonly(c, p))).await?
+            }
+            _ => ReadOutcome::Writes(p),
         };
-        let lease = self.writer.lease().await?;
-        lease.run(move |c| exec::run(c, &p)).await?
+        let p = match outcome {
+            ReadOutcome::Done(result) => return result,
+            ReadOutcome::Writes(p) => p,
+        };
+        if read_only {
+            return Err(read_only_refusal(&p));
+        }
+        let lease = self.writer.lease(false).await?;
+        lease.run(move |c| exec::run(c, &p)).await
     }
 
     pub(crate) async fn batch_autocommit(&self, stmts: Vec<Prepared>) -> Result<Vec<ResultSet>> {
         self.check_open()?;
-        let lease = self.writer.lease().await?;
-        lease.run(move |c| exec::run_atomically(c, &stmts)).await?
+        let lease = self.writer.lease(false).await?;
+        lease
+            .run(move |c| exec::run_atomically(c, "BEGIN IMMEDIATE", &stmts))
+            .await
+    }
+
+    /// A connection held for a session's transaction: the writer, or for a read-only
+    /// session a reader (the writer of an in-memory database, which has no readers).
+    pub(crate) async fn pin(&self, read_only: bool) -> Result<Pinned> {
+        self.check_open()?;
+        match (&self.readers, read_only) {
+            (Some(readers), true) => Ok(Pinned::Reader(readers.lease().await?)),
+            _ => Ok(Pinned::Writer(self.writer.lease(true).await?)),
+        }
     }
 
     /// Runs a read-only helper (introspection, health) on a reader, or on the writer for an
@@ -123,12 +163,12 @@ impl Inner {
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> T + Send + 'static,
+        F: FnOnce(&Conn) -> Result<T> + Send + 'static,
     {
         self.check_open()?;
         match &self.readers {
             Some(readers) => readers.run(f).await,
-            None => self.writer.lease().await?.run(f).await,
+            None => self.writer.lease(false).await?.run(f).await,
         }
     }
 }
@@ -144,7 +184,9 @@ impl Adapter for SqliteAdapter {
     }
 
     async fn query(&self, stmt: Statement) -> Result<ResultSet> {
-        self.inner.run_autocommit(prepare_pooled(stmt)?).await
+        self.inner
+            .run_autocommit(prepare_pooled(stmt)?, false)
+            .await
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
@@ -153,8 +195,10 @@ impl Adapter for SqliteAdapter {
 
     async fn transaction(&self) -> Result<Box<dyn Transaction>> {
         self.inner.check_open()?;
-        let lease = self.inner.writer.lease().await?;
-        Ok(Box::new(SqliteTransaction::begin(lease).await?))
+        let lease = self.inner.writer.lease(false).await?;
+        Ok(Box::new(
+            SqliteTransaction::begin(Pinned::Writer(lease)).await?,
+        ))
     }
 
     async fn connection(&self) -> Result<Box<dyn Connection>> {
@@ -162,22 +206,24 @@ impl Adapter for SqliteAdapter {
     }
 
     async fn tables(&self) -> Result<Vec<TableInfo>> {
-        self.inner.read(introspect::tables).await?
+        self.inner.read(|c| introspect::tables(&c.db)).await
     }
 
     async fn table(&self, name: &str) -> Result<TableSchema> {
         let name = name.to_owned();
         self.inner
-            .read(move |c| introspect::table(c, &name))
-            .await?
+            .read(move |c| introspect::table(&c.db, &name))
+            .await
     }
 
     async fn health(&self) -> Result<Health> {
         let started = Instant::now();
         self.inner
-            .read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
-            .await?
-            .map_err(crate::error::map_err)?;
+            .read(|c| {
+                c.db.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                    .map_err(crate::error::map_err)
+            })
+            .await?;
         let latency = started.elapsed();
         let mut pool = self
             .inner
@@ -192,7 +238,7 @@ impl Adapter for SqliteAdapter {
     }
 
     async fn close(&self) {
-        self.inner.closed.store(true, Ordering::Release);
+        self.inner.closing.store(true, Ordering::Release);
         if let Some(readers) = &self.inner.readers {
             readers.close().await;
         }

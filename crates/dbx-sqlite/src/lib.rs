@@ -4,11 +4,13 @@ mod adapter;
 mod error;
 mod exec;
 mod introspect;
+mod open;
 mod options;
 mod pool;
 mod session;
 mod tenants;
 mod transaction;
+mod watch;
 
 pub use adapter::SqliteAdapter;
 pub use error::result_code_name;

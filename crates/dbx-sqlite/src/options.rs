@@ -108,12 +108,20 @@ pub struct SqliteOptions {
     /// Default: 128.
     pub statement_cache_capacity: usize,
     /// Let SQL attach other database files (`ATTACH DATABASE 'path'`) and write copies
-    /// (`VACUUM INTO 'path'`). Off, both are refused with `permission_denied` while `VACUUM`,
-    /// temporary and in-memory attachments still work: a database that takes SQL from
-    /// outside (a tenant over Hrana, say) must not reach other files through it.
+    /// (`VACUUM INTO 'path'`). Off, both are refused with `permission_denied`, as is any
+    /// `ATTACH` whose name is not a plain literal (SQLite cannot tell what an expression or
+    /// a bound parameter names), while `VACUUM` and `ATTACH ':memory:'` still work: a
+    /// database that takes SQL from outside (a tenant over Hrana, say) must not reach other
+    /// files through it.
     ///
     /// Default: false.
     pub allow_attach: bool,
+    /// The largest text or blob one value may be (SQLite's `SQLITE_LIMIT_LENGTH`), so that
+    /// an expression such as `randomblob(999999999)` fails instead of making the process
+    /// allocate its size. SQLite's own default is about 1 GB.
+    ///
+    /// Default: 67108864 (64 MiB).
+    pub max_value_bytes: usize,
 }
 
 impl Default for SqliteOptions {
@@ -128,6 +136,7 @@ impl Default for SqliteOptions {
             max_readers: 4,
             statement_cache_capacity: 128,
             allow_attach: false,
+            max_value_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -190,6 +199,13 @@ impl SqliteOptions {
     #[must_use]
     pub fn allow_attach(mut self, allow: bool) -> Self {
         self.allow_attach = allow;
+        self
+    }
+
+    /// Sets [`max_value_bytes`](Self::max_value_bytes).
+    #[must_use]
+    pub fn max_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_value_bytes = bytes;
         self
     }
 

@@ -7,29 +7,36 @@
 //! sits in a transaction holds up every writer of the database; protocol servers expire
 //! idle streams for that reason.
 //!
-//! A `PRAGMA` also pins the writer, for the rest of the session: a pragma changes the
-//! connection it runs on, and the session's later statements must run on that connection
-//! (a migration turning `foreign_keys` off to rebuild a table, say). When such a session
-//! ends, `foreign_keys` is set back to the configured value before the writer serves anyone
-//! else.
+//! A read-only session pins a reader instead, so its transactions are read transactions
+//! (`BEGIN IMMEDIATE` and `BEGIN EXCLUSIVE` fail there, as the reader cannot write) and it
+//! never holds up a writer. Its statements that may write are refused.
+//!
+//! A statement that may leave state on its connection (a `PRAGMA` setting, a temporary
+//! table, an attached in-memory database) also pins the writer, for the rest of the
+//! session: the session's later statements must run where that state is. When such a
+//! session ends, the writer is reopened before it serves anyone else, so the state reaches
+//! nobody.
 
 use std::sync::Arc;
 
-use dbx_core::Description;
-use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
+use dbx_core::sql::Dialect;
+use dbx_core::{
+    AdapterKind, Connection, Description, Result, ResultSet, Statement, Transaction, async_trait,
+};
 
 use crate::adapter::Inner;
 use crate::exec::{self, Prepared};
-use crate::pool::Lease;
+use crate::pool::Pinned;
 use crate::transaction::SqliteTransaction;
 
 /// A dedicated SQLite session.
 #[derive(Debug)]
 pub struct SqliteConnection {
     db: Arc<Inner>,
-    pinned: Option<Lease>,
-    /// A PRAGMA ran: keep the writer until the session ends.
+    pinned: Option<Pinned>,
+    /// A statement left session state on the writer: keep it until the session ends.
     sticky: bool,
+    read_only: bool,
 }
 
 impl SqliteConnection {
@@ -38,21 +45,29 @@ impl SqliteConnection {
             db,
             pinned: None,
             sticky: false,
+            read_only: false,
         }
     }
 
     /// Drops the pin once no transaction is open, so other writers can proceed.
     fn unpin_if_idle(&mut self) {
-        if !self.sticky && self.pinned.as_ref().is_some_and(Lease::is_autocommit) {
+        if !self.sticky && self.pinned.as_ref().is_some_and(Pinned::is_autocommit) {
             self.pinned = None;
         }
     }
 
-    async fn pin(&mut self) -> Result<&Lease> {
+    async fn pin(&mut self) -> Result<&Pinned> {
         if self.pinned.is_none() {
-            self.pinned = Some(self.db.writer.lease().await?);
+            self.pinned = Some(self.db.pin(self.read_only).await?);
         }
         Ok(self.pinned.as_ref().expect("pinned above"))
+    }
+
+    fn prepare(&self, stmt: Statement) -> Result<Prepared> {
+        if self.read_only {
+            dbx_core::sql::refuse_writes(&stmt.sql, Dialect::Sqlite)?;
+        }
+        Prepared::new(stmt, Dialect::Sqlite)
     }
 }
 
@@ -65,17 +80,22 @@ impl Connection for SqliteConnection {
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
         self.db.check_open()?;
         self.unpin_if_idle();
-        let p = Prepared::new(stmt, dbx_core::sql::Dialect::Sqlite)?;
+        let p = self.prepare(stmt)?;
         let controls = p.shape.is_transaction_control();
-        if p.shape.keyword() == Some("PRAGMA") {
-            self.sticky = true;
+        // A statement that may leave session state runs on the writer, so that the state
+        // is where the session's later statements run.
+        let may_leave_state = p.shape.changes_session() && !self.read_only;
+        if self.pinned.is_none() && !controls && !may_leave_state && !self.sticky {
+            return self.db.run_autocommit(p, self.read_only).await;
         }
-        if self.pinned.is_none() && !controls && !self.sticky {
-            return self.db.run_autocommit(p).await;
+        let pinned = self.pin().await?;
+        let result = pinned.run(move |c| exec::run(c, &p)).await;
+        // The authorizer saw whether it did leave some: then the writer is kept.
+        if let Pinned::Writer(lease) = pinned {
+            self.sticky |= lease.has_session_state();
         }
-        let result = self.pin().await?.run(move |c| exec::run(c, &p)).await;
         self.unpin_if_idle();
-        result?
+        result
     }
 
     async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
@@ -83,20 +103,27 @@ impl Connection for SqliteConnection {
         self.unpin_if_idle();
         let stmts = stmts
             .into_iter()
-            .map(|s| Prepared::new(s, dbx_core::sql::Dialect::Sqlite))
+            .map(|s| self.prepare(s))
             .collect::<Result<Vec<_>>>()?;
-        match &self.pinned {
-            Some(lease) => {
-                lease
-                    .run(move |c| exec::run_in_savepoint(c, &stmts))
-                    .await?
-            }
-            None => self.db.batch_autocommit(stmts).await,
+        if let Some(pinned) = &self.pinned {
+            return pinned.run(move |c| exec::run_in_savepoint(c, &stmts)).await;
         }
+        if !self.read_only {
+            return self.db.batch_autocommit(stmts).await;
+        }
+        // A read-only batch: one read transaction on a reader, let go of at the end.
+        let pinned = self.db.pin(true).await?;
+        pinned
+            .run(move |c| exec::run_atomically(c, "BEGIN", &stmts))
+            .await
     }
 
     fn is_autocommit(&self) -> bool {
-        self.pinned.as_ref().is_none_or(Lease::is_autocommit)
+        self.pinned.as_ref().is_none_or(Pinned::is_autocommit)
+    }
+
+    fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
     }
 
     async fn describe(&mut self, sql: &str) -> Result<Description> {
@@ -106,21 +133,27 @@ impl Connection for SqliteConnection {
         match &self.pinned {
             // Inside a transaction, describe on the transaction's own connection, which sees
             // its uncommitted schema changes.
-            Some(lease) => lease.run(move |c| exec::describe(c, &sql)).await?,
-            None => self.db.read(move |c| exec::describe(c, &sql)).await?,
+            Some(pinned) => pinned.run(move |c| exec::describe(c, &sql)).await,
+            None => self.db.read(move |c| exec::describe(c, &sql)).await,
         }
     }
 
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {
         self.db.check_open()?;
         self.unpin_if_idle();
+        let begin = if self.read_only {
+            "BEGIN"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
         match self.pinned {
             // The caller opened a transaction with BEGIN: nest inside it.
-            Some(ref lease) => Ok(Box::new(SqliteTransaction::savepoint_on(lease, 1).await?)),
+            Some(ref pinned) => Ok(Box::new(SqliteTransaction::savepoint_on(pinned, 1).await?)),
             None => {
                 self.pin().await?;
                 Ok(Box::new(
-                    SqliteTransaction::begin_on_session(&mut self.pinned).await?,
+                    SqliteTransaction::begin_on_session(&mut self.pinned, self.sticky, begin)
+                        .await?,
                 ))
             }
         }
@@ -129,29 +162,22 @@ impl Connection for SqliteConnection {
 
 impl Drop for SqliteConnection {
     fn drop(&mut self) {
-        let Some(lease) = self.pinned.take() else {
+        // A reader in a transaction is closed when its lease goes, which ends the transaction.
+        let Some(Pinned::Writer(lease)) = self.pinned.take() else {
             return;
         };
         let writer = lease.writer().clone();
-        let mut cleanup = Vec::new();
-        if !lease.is_autocommit() {
-            cleanup.push("ROLLBACK".to_owned());
+        let in_transaction = !lease.is_autocommit();
+        if in_transaction {
+            writer.queue_cleanup("ROLLBACK".to_owned());
         }
-        if self.sticky {
-            let on = if self.db.options.foreign_keys {
-                "ON"
-            } else {
-                "OFF"
-            };
-            cleanup.push(format!("PRAGMA foreign_keys = {on}"));
-        }
-        if cleanup.is_empty() {
-            return;
-        }
-        for sql in cleanup {
-            writer.queue_cleanup(sql);
+        let reset = self.sticky || lease.has_session_state();
+        if reset {
+            writer.request_reset();
         }
         drop(lease);
-        writer.flush_cleanup_soon();
+        if in_transaction || reset {
+            writer.flush_cleanup_soon();
+        }
     }
 }

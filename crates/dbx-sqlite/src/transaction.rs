@@ -1,28 +1,32 @@
-//! Transactions and savepoints on the writer connection.
+//! Transactions and savepoints on a held connection: the writer, or a read-only session's
+//! reader.
 //!
-//! A transaction holds the writer's lease for its whole life, so no other statement of this
+//! A transaction holds its connection for its whole life, so no other statement of this
 //! process runs inside it. When one is dropped without `commit` or `rollback`, its `Drop`
-//! queues the matching `ROLLBACK` (or `ROLLBACK TO`) on the writer; the writer runs queued
-//! SQL before anything else, so the next user never sees the abandoned work. A task is also
-//! spawned to run it right away, which releases SQLite's file lock without waiting for the
-//! next write.
+//! queues the matching `ROLLBACK` (or `ROLLBACK TO`) on the connection, which runs queued
+//! SQL before anything else, so the next user never sees the abandoned work. For the writer
+//! a task is also spawned to run it right away, which releases SQLite's file lock without
+//! waiting for the next write.
 
 use dbx_core::sql::Dialect;
 use dbx_core::{Error, Result, ResultSet, Statement, Transaction, async_trait};
 
 use crate::exec::{self, Prepared};
-use crate::pool::Lease;
+use crate::pool::Pinned;
 
-/// Where a transaction's lease lives.
+/// Where a transaction's connection lives.
 #[derive(Debug)]
 enum Holder<'a> {
-    /// A top-level transaction from the adapter owns its lease.
-    Owned(Option<Lease>),
+    /// A top-level transaction from the adapter owns its connection.
+    Owned(Option<Pinned>),
     /// A savepoint borrows its parent's.
-    Borrowed(&'a Lease),
-    /// A top-level transaction on a dedicated session uses the session's pinned lease and
-    /// unpins it when it ends.
-    Session(&'a mut Option<Lease>),
+    Borrowed(&'a Pinned),
+    /// A top-level transaction on a dedicated session uses the session's pinned connection
+    /// and unpins it when it ends, unless the session keeps it for state its statements set.
+    Session {
+        slot: &'a mut Option<Pinned>,
+        keep: bool,
+    },
 }
 
 /// An open SQLite transaction (depth 0) or savepoint (depth 1 and up).
@@ -39,13 +43,10 @@ fn savepoint_name(depth: u32) -> String {
 
 impl SqliteTransaction<'static> {
     /// Begins a transaction on a freshly leased writer.
-    pub(crate) async fn begin(lease: Lease) -> Result<Self> {
-        lease
-            .run(|c| c.execute_batch("BEGIN IMMEDIATE"))
-            .await?
-            .map_err(crate::error::map_err)?;
+    pub(crate) async fn begin(pinned: Pinned) -> Result<Self> {
+        pinned.run(|c| exec::control(c, "BEGIN IMMEDIATE")).await?;
         Ok(Self {
-            holder: Holder::Owned(Some(lease)),
+            holder: Holder::Owned(Some(pinned)),
             depth: 0,
             finished: false,
         })
@@ -53,41 +54,39 @@ impl SqliteTransaction<'static> {
 }
 
 impl<'a> SqliteTransaction<'a> {
-    /// Begins a transaction on a session's pinned lease.
-    pub(crate) async fn begin_on_session(slot: &'a mut Option<Lease>) -> Result<Self> {
-        let lease = slot
+    /// Begins a transaction with `begin` on a session's pinned connection.
+    pub(crate) async fn begin_on_session(
+        slot: &'a mut Option<Pinned>,
+        keep: bool,
+        begin: &'static str,
+    ) -> Result<Self> {
+        let pinned = slot
             .as_ref()
             .ok_or_else(|| Error::InvalidArgument("no pinned connection".into()))?;
-        lease
-            .run(|c| c.execute_batch("BEGIN IMMEDIATE"))
-            .await?
-            .map_err(crate::error::map_err)?;
+        pinned.run(move |c| exec::control(c, begin)).await?;
         Ok(Self {
-            holder: Holder::Session(slot),
+            holder: Holder::Session { slot, keep },
             depth: 0,
             finished: false,
         })
     }
 
     /// Opens a savepoint inside a transaction the caller started with `BEGIN`.
-    pub(crate) async fn savepoint_on(lease: &'a Lease, depth: u32) -> Result<Self> {
+    pub(crate) async fn savepoint_on(pinned: &'a Pinned, depth: u32) -> Result<Self> {
         let sql = format!("SAVEPOINT {}", savepoint_name(depth));
-        lease
-            .run(move |c| c.execute_batch(&sql))
-            .await?
-            .map_err(crate::error::map_err)?;
+        pinned.run(move |c| exec::control(c, &sql)).await?;
         Ok(Self {
-            holder: Holder::Borrowed(lease),
+            holder: Holder::Borrowed(pinned),
             depth,
             finished: false,
         })
     }
 
-    fn lease(&self) -> Result<&Lease> {
+    fn lease(&self) -> Result<&Pinned> {
         let lease = match &self.holder {
             Holder::Owned(lease) => lease.as_ref(),
             Holder::Borrowed(lease) => Some(*lease),
-            Holder::Session(slot) => slot.as_ref(),
+            Holder::Session { slot, .. } => slot.as_ref(),
         };
         lease.ok_or_else(|| Error::InvalidArgument("the transaction has already ended".into()))
     }
@@ -95,7 +94,11 @@ impl<'a> SqliteTransaction<'a> {
     fn release(&mut self) {
         match &mut self.holder {
             Holder::Owned(lease) => drop(lease.take()),
-            Holder::Session(slot) => drop(slot.take()),
+            Holder::Session { slot, keep } => {
+                if !*keep {
+                    drop(slot.take());
+                }
+            }
             Holder::Borrowed(_) => {}
         }
     }
@@ -108,10 +111,7 @@ impl<'a> SqliteTransaction<'a> {
     }
 
     async fn finish(&mut self, sql: String) -> Result<()> {
-        self.lease()?
-            .run(move |c| c.execute_batch(&sql))
-            .await?
-            .map_err(crate::error::map_err)?;
+        self.lease()?.run(move |c| exec::control(c, &sql)).await?;
         self.finished = true;
         if self.depth == 0 {
             self.release();
@@ -131,8 +131,8 @@ impl Transaction for SqliteTransaction<'_> {
                 stmt.sql.trim()
             )));
         }
-        let p = Prepared::with_shape(shape, stmt.params)?;
-        self.lease()?.run(move |c| exec::run(c, &p)).await?
+        let p = Prepared::with_shape(shape, stmt.params, stmt.limits)?;
+        self.lease()?.run(move |c| exec::run(c, &p)).await
     }
 
     async fn savepoint(&mut self) -> Result<Box<dyn Transaction + '_>> {
@@ -162,12 +162,11 @@ impl Drop for SqliteTransaction<'_> {
             return;
         }
         let sql = self.rollback_sql();
-        let Ok(lease) = self.lease() else { return };
-        let writer = lease.writer().clone();
-        writer.queue_cleanup(sql);
+        let Ok(pinned) = self.lease() else { return };
+        pinned.queue_cleanup(sql);
         if self.depth == 0 {
+            pinned.flush_soon();
             self.release();
-            writer.flush_cleanup_soon();
         }
     }
 }

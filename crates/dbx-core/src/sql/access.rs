@@ -1,6 +1,7 @@
 //! Telling statements that only read from statements that may write, for read-only access.
 
 use super::lexer::{Dialect, bare_words, is_transaction_control, leading_keyword};
+use crate::error::{Error, Result};
 
 /// Words that make a reading statement write: data changes in a CTE (`WITH d AS (DELETE ...)`),
 /// `SELECT ... INTO` (a new table in PostgreSQL, variables or files in MySQL), `EXPLAIN
@@ -30,6 +31,19 @@ pub fn is_read_only(sql: &str, dialect: Dialect) -> bool {
         && !bare_words(sql, dialect)
             .iter()
             .any(|w| WRITING_WORDS.contains(&w.as_str()))
+}
+
+/// Refuses, for a read-only session, a statement that may write (as [`is_read_only`]
+/// judges it) with [`Error::PermissionDenied`].
+pub fn refuse_writes(sql: &str, dialect: Dialect) -> Result<()> {
+    if is_read_only(sql, dialect) {
+        return Ok(());
+    }
+    let shown: String = sql.trim().chars().take(200).collect();
+    Err(Error::PermissionDenied(format!(
+        "the session is read-only and this statement may write: {shown:?}; use a read-write \
+         session or token"
+    )))
 }
 
 #[cfg(test)]

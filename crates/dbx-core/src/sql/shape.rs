@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use super::bind::{self, Slot};
 use super::lexer::{self, Dialect};
 use crate::error::{Error, Result};
-use crate::statement::{Params, Statement};
+use crate::statement::{Params, Statement, StatementLimits};
 use crate::value::Value;
 
 /// Distinct texts kept per dialect. Past this the cache starts afresh: simple, bounded, and
@@ -30,6 +30,7 @@ pub struct Shape {
     occurrences: Option<Vec<usize>>,
     keyword: Option<Box<str>>,
     transaction_control: bool,
+    changes_session: bool,
     /// Whether the text had placeholders (`??` included) and so was rewritten.
     rewritten: bool,
 }
@@ -56,6 +57,7 @@ impl Shape {
             highest,
             keyword: lexer::leading_keyword(sql, dialect).map(String::into_boxed_str),
             transaction_control: lexer::is_transaction_control(sql, dialect),
+            changes_session: super::session::changes_session(sql, dialect),
             rewritten: !placeholders.is_empty(),
         })
     }
@@ -79,6 +81,12 @@ impl Shape {
     /// [`is_transaction_control`](super::is_transaction_control) says.
     pub fn is_transaction_control(&self) -> bool {
         self.transaction_control
+    }
+
+    /// Whether the statement may leave state on its connection, as
+    /// [`changes_session`](super::changes_session) says.
+    pub fn changes_session(&self) -> bool {
+        self.changes_session
     }
 
     /// The error a pooled adapter gives for a transaction-control statement, for the text
@@ -123,19 +131,25 @@ pub struct Bound {
     pub shape: Arc<Shape>,
     /// The arguments, in the order the native placeholders take them.
     pub args: Vec<Value>,
+    /// The statement's time and size limits.
+    pub limits: StatementLimits,
 }
 
 impl Bound {
     /// Shapes `stmt` for `dialect` (from the cache when the text was seen) and binds its
     /// arguments.
     pub fn new(stmt: Statement, dialect: Dialect) -> Result<Self> {
-        Self::with_shape(shape(&stmt.sql, dialect)?, stmt.params)
+        Self::with_shape(shape(&stmt.sql, dialect)?, stmt.params, stmt.limits)
     }
 
     /// Binds `params` to a shape already looked up.
-    pub fn with_shape(shape: Arc<Shape>, params: Params) -> Result<Self> {
+    pub fn with_shape(shape: Arc<Shape>, params: Params, limits: StatementLimits) -> Result<Self> {
         let args = shape.bind(params)?;
-        Ok(Self { shape, args })
+        Ok(Self {
+            shape,
+            args,
+            limits,
+        })
     }
 
     /// The native SQL.

@@ -12,18 +12,28 @@ use crate::adapter::Adapter;
 use crate::error::Result;
 
 pub use cache::{TenantCache, TenantCacheConfig, TenantCacheStats};
-pub use tenant_id::{MAX_TENANT_ID_LEN, TENANT_ID_RULE, TenantId};
+pub use tenant_id::{MAX_TENANT_ID_LEN, RESERVED_TENANT_IDS, TENANT_ID_RULE, TenantId};
 
-/// Checks a prefix for tenant schema or database names: at most 16 of `a-z`, `0-9`, `_`.
+/// Checks a prefix for tenant schema or database names: 1 to 16 of `a-z`, `0-9`, `_`.
 /// `setting` names the configuration key in the error.
+///
+/// An empty prefix is refused: every schema or database of the server would then look
+/// like a tenant, `public`, `mysql` and `information_schema` included, and deleting such a
+/// "tenant" would drop a system schema.
 pub fn validate_prefix(prefix: &str, setting: &str) -> Result<()> {
+    if prefix.is_empty() {
+        return Err(crate::Error::Config(format!(
+            "{setting} is empty: give tenants a prefix of their own (such as \"t_\"), or every \
+             schema or database on the server would count as a tenant"
+        )));
+    }
     let valid = prefix.len() <= 16
         && prefix
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !valid {
         return Err(crate::Error::Config(format!(
-            "{setting} {prefix:?} must be at most 16 characters of a-z, 0-9 and '_'"
+            "{setting} {prefix:?} must be 1 to 16 characters of a-z, 0-9 and '_'"
         )));
     }
     Ok(())
@@ -101,7 +111,7 @@ mod tests {
     #[test]
     fn prefixes_follow_the_identifier_rule() {
         assert!(validate_prefix("t_", "p").is_ok());
-        assert!(validate_prefix("", "p").is_ok());
+        assert!(validate_prefix("", "p").is_err());
         let err = validate_prefix("T-", "tenant-schema-prefix").unwrap_err();
         assert!(err.to_string().contains("tenant-schema-prefix"), "{err}");
         assert!(validate_prefix(&"a".repeat(17), "p").is_err());

@@ -8,6 +8,10 @@ use crate::error::{Error, Result};
 /// The longest tenant id: PostgreSQL's and MySQL's identifier limit.
 pub const MAX_TENANT_ID_LEN: usize = 63;
 
+/// Ids no tenant may take: `default` names the root database wherever tenants are named
+/// (Hrana namespaces, token claims), so a tenant called `default` would be confused with it.
+pub const RESERVED_TENANT_IDS: &[&str] = &["default"];
+
 /// The naming rule, as stated in every rejection.
 pub const TENANT_ID_RULE: &str = "a tenant id is 1 to 63 characters from a-z, 0-9, '_' and '-', \
      starting with a letter or digit";
@@ -73,6 +77,11 @@ fn problem(id: &str) -> Option<String> {
     }
     if id.starts_with(['_', '-']) {
         return Some("it starts with '_' or '-'".to_owned());
+    }
+    if RESERVED_TENANT_IDS.contains(&id) {
+        return Some(format!(
+            "{id:?} is reserved: it names the root database in namespaces and tokens"
+        ));
     }
     None
 }
@@ -162,6 +171,9 @@ mod tests {
         );
         assert!(TenantId::new("-x").is_err());
         assert!(TenantId::new("_x").is_err());
+        let reserved = TenantId::new("default").unwrap_err().to_string();
+        assert!(reserved.contains("reserved"), "{reserved}");
+        assert!(TenantId::new("default2").is_ok());
     }
 
     #[test]
