@@ -15,7 +15,7 @@ fn limited(limits: Limits) -> Config {
     }
 }
 
-/// `n` rows of 100 bytes each.
+/// `n` rows of 100 bytes of text each, which count 116 bytes (16 for the row).
 fn rows_of_100_bytes(n: u32) -> Value {
     execute(&format!(
         "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < {n}) \
@@ -25,8 +25,9 @@ fn rows_of_100_bytes(n: u32) -> Value {
 
 #[tokio::test]
 async fn results_over_the_byte_limit_fail_and_the_stream_goes_on() {
+    // 10 rows come to 1,160 bytes, 11 to 1,276.
     let s = server_with(limited(Limits {
-        max_result_bytes: 1000,
+        max_result_bytes: 1200,
         ..Limits::default()
     }))
     .await;
@@ -62,7 +63,7 @@ async fn results_over_the_byte_limit_fail_and_the_stream_goes_on() {
             .contains("max_result_bytes")
     );
     assert_eq!(r[2]["type"], "ok", "{}", r[2]);
-    // The batch shares one budget: the second step of 600 bytes is over what is left.
+    // The batch shares one budget: the second step of 696 bytes is over the 504 left.
     let steps = &r[3]["response"]["result"];
     assert!(steps["step_errors"][0].is_null(), "{steps}");
     assert_eq!(steps["step_errors"][1]["code"], "RESPONSE_TOO_LARGE");

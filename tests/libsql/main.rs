@@ -62,6 +62,15 @@ impl Harness for LibsqlHarness {
         ))
     }
 
+    fn slow_statement(&self) -> String {
+        "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"
+            .to_owned()
+    }
+
+    fn temporary_tables(&self) -> bool {
+        false
+    }
+
     fn types(&self) -> Types {
         Types {
             integer: "INTEGER",

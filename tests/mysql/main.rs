@@ -1,6 +1,7 @@
 //! The conformance suite and MySQL-specific tests, against the server in
 //! `DBX_TEST_MYSQL_URL` (a MariaDB started by `cargo xtask test`).
 
+mod guards;
 mod specific;
 
 use std::sync::Arc;
@@ -48,6 +49,14 @@ impl Harness for MySqlHarness {
 
     async fn tenants(&self) -> Arc<dyn TenantManager> {
         tenants_with(&self.url, 16).await
+    }
+
+    fn slow_statement(&self) -> String {
+        "SELECT SLEEP(60)".to_owned()
+    }
+
+    async fn tenants_on_one_connection(&self) -> Arc<dyn TenantManager> {
+        tenants_with(&self.url, 1).await
     }
 
     fn types(&self) -> Types {

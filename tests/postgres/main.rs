@@ -1,6 +1,7 @@
 //! The conformance suite and PostgreSQL-specific tests, against the server in
 //! `DBX_TEST_POSTGRES_URL` (started by `cargo xtask test`).
 
+mod guards;
 mod specific;
 
 use std::sync::Arc;
@@ -38,6 +39,20 @@ impl Harness for PgHarness {
             tenant_schema_prefix: format!("{}_", unique_name("t")),
             ..PgConfig::from_url(&self.url)
         };
+        let root = PgAdapter::connect(config).await.unwrap();
+        Arc::new(PgTenants::new(root, TenantCacheConfig::default()).unwrap())
+    }
+
+    fn slow_statement(&self) -> String {
+        "SELECT pg_sleep(60)".to_owned()
+    }
+
+    async fn tenants_on_one_connection(&self) -> Arc<dyn TenantManager> {
+        let mut config = PgConfig {
+            tenant_schema_prefix: format!("{}_", unique_name("t")),
+            ..PgConfig::from_url(&self.url)
+        };
+        config.pool.max_size = 1;
         let root = PgAdapter::connect(config).await.unwrap();
         Arc::new(PgTenants::new(root, TenantCacheConfig::default()).unwrap())
     }

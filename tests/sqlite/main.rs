@@ -1,6 +1,7 @@
 //! The conformance suite and SQLite-specific tests, against file databases in a temp dir.
 
 mod classifier;
+mod guards;
 mod specific;
 
 use std::sync::Arc;
@@ -46,6 +47,11 @@ impl Harness for SqliteHarness {
                 .await
                 .unwrap(),
         )
+    }
+
+    fn slow_statement(&self) -> String {
+        "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"
+            .to_owned()
     }
 
     fn types(&self) -> Types {

@@ -32,6 +32,14 @@ pub trait Harness: Send + Sync + Sized + std::fmt::Debug + 'static {
     async fn tenants(&self) -> Arc<dyn TenantManager>;
     /// DDL type names.
     fn types(&self) -> Types;
+    /// A statement that runs for a minute or more (`pg_sleep`, `SLEEP`, an endless
+    /// recursive CTE), to be stopped by a timeout, a cancellation or a close.
+    fn slow_statement(&self) -> String;
+    /// A tenant manager whose tenants all share one pooled connection, so that whatever a
+    /// statement leaves on it would meet the next one; separate files need no such thing.
+    async fn tenants_on_one_connection(&self) -> Arc<dyn TenantManager> {
+        self.tenants().await
+    }
     /// The decltype the backend reports for a column declared with `declared`.
     fn reported_decltype(&self, declared: &str) -> String {
         declared.to_owned()
@@ -42,6 +50,11 @@ pub trait Harness: Send + Sync + Sized + std::fmt::Debug + 'static {
     }
     /// Whether query results carry each column's decltype (the libsql crate drops them).
     fn result_decltypes(&self) -> bool {
+        true
+    }
+    /// Whether the client can create temporary tables (the libsql crate refuses the
+    /// statement before sending it).
+    fn temporary_tables(&self) -> bool {
         true
     }
     /// Whether introspection reports foreign-key constraint names (SQLite keeps none).

@@ -6,6 +6,7 @@ pub mod concurrency;
 pub mod errors;
 pub mod introspection;
 pub mod lifecycle;
+pub mod limits;
 pub mod params;
 pub mod sessions;
 pub mod tenants;
@@ -83,6 +84,13 @@ macro_rules! conformance_tests {
             lifecycle {
                 health_reports_latency_and_pool,
                 closed_adapter_refuses_work,
+            }
+            limits {
+                a_statement_past_its_timeout_fails_with_timeout,
+                rows_past_the_byte_limit_fail_as_they_stream,
+                read_only_sessions_refuse_writes_and_read,
+                temporary_tables_never_reach_another_caller,
+                an_abandoned_statement_gives_its_connection_back,
             }
         );
     };
