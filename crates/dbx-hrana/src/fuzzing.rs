@@ -90,7 +90,7 @@ pub async fn websocket_session(
         })
         .collect();
     let mut socket = Scripted { incoming, sent: 0 };
-    let conn = ws::Conn::new(state, adapter, None, Version::V3);
+    let conn = ws::Conn::new(state, None, Version::V3);
     ws::connection(conn, &mut socket, protobuf).await;
     socket.sent
 }

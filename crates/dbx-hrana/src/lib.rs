@@ -6,6 +6,6 @@ pub mod proto;
 pub mod server;
 
 pub use server::{
-    AuthKeys, Config, Limits, ServerState, StatsSnapshot, TokenRefused, TokenRights, admin_router,
-    router, serve,
+    AuthKeys, BrowserGuard, Config, Limits, ListenLimits, RoleTimeouts, ServerState, StatsSnapshot,
+    TokenRefused, TokenRights, admin_router, router, serve, serve_router,
 };

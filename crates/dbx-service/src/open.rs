@@ -29,7 +29,8 @@ async fn open_sqlite(
         .foreign_keys(config.foreign_keys)
         .busy_timeout(config.busy_timeout)
         .max_readers(config.max_readers)
-        .allow_attach(config.allow_attach);
+        .allow_attach(config.allow_attach)
+        .max_value_bytes(config.max_value_bytes);
     let root = SqliteAdapter::open(SqliteOptions {
         path: resolve(data_dir, &config.path),
         ..template.clone()

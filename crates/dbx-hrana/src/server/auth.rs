@@ -22,6 +22,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::namespace::Namespace;
+use super::stream::Caller;
 
 /// The name the root database goes by in tokens.
 pub const ROOT_NAMESPACE: &str = "default";
@@ -90,6 +91,8 @@ pub(crate) struct Grant {
     per_namespace: HashMap<String, Access>,
     /// The `role` claim said this token is not an administrator, whatever it may write.
     not_admin: bool,
+    /// When the token stops being valid (its `exp`).
+    expires: Option<SystemTime>,
 }
 
 impl Grant {
@@ -100,6 +103,28 @@ impl Grant {
             everywhere: Some(Access::Write),
             per_namespace: HashMap::new(),
             not_admin: false,
+            expires: None,
+        }
+    }
+
+    /// Whether the token has expired since it was checked: a WebSocket connection keeps
+    /// the grant of its `hello`, and must not outlive the token.
+    pub(crate) fn has_expired(&self) -> bool {
+        self.expires.is_some_and(|exp| SystemTime::now() >= exp)
+    }
+
+    /// The rights and limits of a request made with this grant and `access`.
+    pub(crate) fn caller(&self, access: Access, limits: &super::RoleTimeouts) -> Caller {
+        let timeout = if self.is_admin() {
+            limits.admin
+        } else if access == Access::Write {
+            limits.read_write
+        } else {
+            limits.read_only
+        };
+        Caller {
+            read_only: access == Access::Read,
+            timeout,
         }
     }
 
@@ -229,9 +254,7 @@ pub(crate) fn verify(keys: &AuthKeys, token: &str) -> Result<Grant, AuthError> {
     let claims: Claims = decode_b64(body)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| invalid("the claims are not base64 JSON"))?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+    let now = now();
     if claims.exp.is_some_and(|exp| now >= exp) {
         return Err(unauthorized("AUTH_JWT_EXPIRED", "The JWT has expired"));
     }
@@ -242,6 +265,12 @@ pub(crate) fn verify(keys: &AuthKeys, token: &str) -> Result<Grant, AuthError> {
         ));
     }
     grant_of(claims, token)
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn grant_of(claims: Claims, token: &str) -> Result<Grant, AuthError> {
@@ -295,6 +324,10 @@ fn grant_of(claims: Claims, token: &str) -> Result<Grant, AuthError> {
         everywhere,
         per_namespace,
         not_admin,
+        expires: claims.exp.map(|exp| {
+            let after = std::time::Duration::try_from_secs_f64(exp).unwrap_or_default();
+            UNIX_EPOCH + after
+        }),
     })
 }
 

@@ -45,6 +45,9 @@ pub(crate) fn stmt_error(err: &Error) -> proto::Error {
         Error::Arguments(_) => "ARGS_INVALID".to_owned(),
         Error::Unsupported { .. } => "SQL_NOT_SUPPORTED".to_owned(),
         Error::Busy(_) | Error::Timeout(_) => "SQLITE_BUSY".to_owned(),
+        // Stopped past its time limit, as sqlite3_interrupt stops a statement.
+        Error::StatementTimeout(_) => "SQLITE_INTERRUPT".to_owned(),
+        Error::ResultTooLarge { .. } => "RESPONSE_TOO_LARGE".to_owned(),
         Error::ConnectionLost(_) | Error::Closed(_) => "SERVER_ERROR".to_owned(),
         other => code_for_kind(other.kind()).to_owned(),
     };

@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use prost::Message as _;
 
 use super::ServerState;
-use super::auth::{self, Access};
+use super::auth;
 use super::baton::random_u64;
 use super::namespace::{self, Namespace};
-use super::stream::{Failure, Stream, Version};
+use super::stream::{Caller, Failure, Stream, Version};
 use crate::proto::pb;
 use crate::proto::{
     self, CursorEntry, CursorReqBody, CursorRespBody, PipelineReqBody, PipelineRespBody,
@@ -65,13 +65,6 @@ pub(crate) struct Streams {
 }
 
 impl Streams {
-    fn live(&self) -> usize {
-        self.slots
-            .values()
-            .filter(|s| !matches!(s, Slot::Expired { .. }))
-            .count()
-    }
-
     /// Expires idle streams (dropping their connections, which rolls back open
     /// transactions) and forgets old tombstones.
     pub(crate) fn sweep(&mut self, state: &super::Config) {
@@ -198,19 +191,20 @@ pub(crate) async fn pipeline_v3(
     pipeline(state, Version::V3, Encoding::Json, &headers, body).await
 }
 
-/// The namespace a request is for and the rights its token holds there.
-fn authorize(state: &ServerState, headers: &HeaderMap) -> Result<(Owner, Access), Box<Response>> {
+/// The namespace a request is for, and the rights and limits its token holds there.
+fn authorize(state: &ServerState, headers: &HeaderMap) -> Result<(Owner, Caller), Box<Response>> {
     let refused = |r: Response| Box::new(r);
     let namespace = namespace::resolve(state, headers).map_err(|r| refused(r.into()))?;
     let grant = auth::from_headers(state.config.auth.as_ref(), headers)
         .map_err(|e| refused(e.into_response()))?;
     let access =
         auth::require_access(&grant, &namespace).map_err(|e| refused(e.into_response()))?;
+    let caller = grant.caller(access, &state.config.statement_timeout);
     let owner = Owner {
         namespace,
         token: grant.token,
     };
-    Ok((owner, access))
+    Ok((owner, caller))
 }
 
 /// The stream a request is for: a new one, or one taken out of its slot (marked busy).
@@ -222,17 +216,22 @@ async fn acquire(
     encoding: Encoding,
 ) -> Result<(u64, Box<Stream>, u64), Response> {
     let Some(baton) = baton else {
-        if state.streams.lock().await.live() >= state.config.max_streams {
-            let message = format!(
-                "the server has {} open streams, its limit; retry shortly",
-                state.config.max_streams
-            );
-            return Err(encoding.error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "STREAMS_EXHAUSTED",
-                &message,
-            ));
-        }
+        // A place is taken before anything else, so that concurrent openers cannot overshoot.
+        let slot = state
+            .stream_slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                let message = format!(
+                    "the server has {} open streams, its limit; retry shortly",
+                    state.config.max_streams
+                );
+                encoding.error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "STREAMS_EXHAUSTED",
+                    &message,
+                )
+            })?;
         let adapter = namespace::adapter(state, &owner.namespace).await?;
         let conn = adapter.connection().await.map_err(|e| {
             encoding.error(
@@ -247,6 +246,7 @@ async fn acquire(
                 conn,
                 state.config.limits.clone(),
                 state.stats.clone(),
+                Some(slot),
             )),
             random_u64(),
         ));
@@ -349,7 +349,7 @@ async fn cursor(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (owner, access) = match authorize(&state, headers) {
+    let (owner, caller) = match authorize(&state, headers) {
         Ok(authorized) => authorized,
         Err(response) => return *response,
     };
@@ -362,7 +362,7 @@ async fn cursor(
             Ok(acquired) => acquired,
             Err(response) => return response,
         };
-    stream.read_only = access == Access::Read;
+    stream.set_caller(caller);
     let entries = match stream.cursor(request.batch, Version::V3).await {
         Ok(entries) => entries,
         Err(Failure::Request(error)) => vec![CursorEntry::Error { error }],
@@ -405,7 +405,7 @@ async fn pipeline(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (owner, access) = match authorize(&state, headers) {
+    let (owner, caller) = match authorize(&state, headers) {
         Ok(authorized) => authorized,
         Err(response) => return *response,
     };
@@ -418,7 +418,7 @@ async fn pipeline(
             Ok(acquired) => acquired,
             Err(response) => return response,
         };
-    stream.read_only = access == Access::Read;
+    stream.set_caller(caller);
     let mut results = Vec::with_capacity(request.requests.len());
     let mut closed = false;
     for req in request.requests {

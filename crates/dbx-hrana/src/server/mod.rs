@@ -1,10 +1,13 @@
 //! The Hrana server: [`router`] and [`serve`].
 
 mod auth;
+mod batch;
 mod baton;
 mod dialect;
 mod errors;
+mod guard;
 mod http;
+mod listen;
 mod namespace;
 mod stats;
 mod stream;
@@ -21,6 +24,8 @@ use axum::routing::{get, post};
 use dbx_core::{Adapter, TenantManager};
 
 pub use auth::{AuthKeys, ROOT_NAMESPACE};
+pub use guard::BrowserGuard;
+pub use listen::{ListenLimits, serve_router};
 pub use stats::StatsSnapshot;
 pub use stream::Version;
 pub use token::{TokenRefused, TokenRights};
@@ -66,10 +71,40 @@ impl Default for Limits {
     }
 }
 
+/// How long one statement may run, by the role of the token that sent it. A statement past
+/// its limit is cancelled on the database server and fails with `SQLITE_INTERRUPT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleTimeouts {
+    /// Tokens that may write every namespace (and a server without keys).
+    ///
+    /// Default: 300 s.
+    pub admin: Option<Duration>,
+    /// Read-write tokens.
+    ///
+    /// Default: 30 s.
+    pub read_write: Option<Duration>,
+    /// Read-only tokens.
+    ///
+    /// Default: 30 s.
+    pub read_only: Option<Duration>,
+}
+
+impl Default for RoleTimeouts {
+    fn default() -> Self {
+        Self {
+            admin: Some(Duration::from_secs(300)),
+            read_write: Some(Duration::from_secs(30)),
+            read_only: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
 /// Server settings. Every limit is explicit; exceeding one is a documented error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// An HTTP stream unused this long expires, rolling back its open transaction.
+    /// A stream unused this long lets go of its database connection. An HTTP stream
+    /// expires; a WebSocket stream expires if it was inside a transaction (rolled back), and
+    /// otherwise opens a new connection at its next request.
     ///
     /// Default: 10 s.
     pub stream_idle_timeout: Duration,
@@ -77,10 +112,22 @@ pub struct Config {
     ///
     /// Default: 300 s.
     pub stream_tombstone: Duration,
-    /// Open HTTP streams at most; beyond, new streams get 503 `STREAMS_EXHAUSTED`.
+    /// Open streams at most, over HTTP and WebSocket together; beyond, new HTTP streams get
+    /// 503 `STREAMS_EXHAUSTED` and WebSocket `open_stream` that error.
     ///
     /// Default: 1,000.
     pub max_streams: usize,
+    /// Streams one WebSocket connection may have open; beyond, `open_stream` fails with
+    /// `STREAMS_EXHAUSTED`.
+    ///
+    /// Default: 32.
+    pub ws_max_streams: usize,
+    /// A WebSocket connection must send `hello` within this time, or it is closed.
+    ///
+    /// Default: 10 s.
+    pub hello_timeout: Duration,
+    /// How long one statement may run, by role.
+    pub statement_timeout: RoleTimeouts,
     /// Bytes of a request body at most; beyond, 413.
     ///
     /// Default: 10 MiB.
@@ -120,6 +167,28 @@ pub struct Config {
     ///
     /// Default: false.
     pub allow_public_without_auth: bool,
+    /// Without keys, host names accepted beside the loopback ones (see [`BrowserGuard`]).
+    ///
+    /// Default: none.
+    pub allowed_hosts: Vec<String>,
+    /// Without keys, web origins that may write and open WebSockets beside the server's own.
+    ///
+    /// Default: none.
+    pub allowed_origins: Vec<String>,
+    /// Connections and request heads, for [`serve`].
+    pub listen: ListenLimits,
+}
+
+impl Config {
+    /// The browser checks these settings call for.
+    pub fn browser_guard(&self) -> BrowserGuard {
+        BrowserGuard {
+            keys: self.auth.is_some(),
+            allowed_hosts: self.allowed_hosts.clone(),
+            host_suffix: self.namespace_host_suffix.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -128,6 +197,9 @@ impl Default for Config {
             stream_idle_timeout: Duration::from_secs(10),
             stream_tombstone: Duration::from_secs(300),
             max_streams: 1000,
+            ws_max_streams: 32,
+            hello_timeout: Duration::from_secs(10),
+            statement_timeout: RoleTimeouts::default(),
             max_body_bytes: 10 * 1024 * 1024,
             limits: Limits::default(),
             protobuf: true,
@@ -137,6 +209,9 @@ impl Default for Config {
             base_url: None,
             auth: None,
             allow_public_without_auth: false,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            listen: ListenLimits::default(),
         }
     }
 }
@@ -149,6 +224,8 @@ pub struct ServerState {
     config: Config,
     baton_key: baton::BatonKey,
     streams: tokio::sync::Mutex<http::Streams>,
+    /// One permit per open stream, HTTP or WebSocket: `max_streams` in all.
+    stream_slots: Arc<tokio::sync::Semaphore>,
     stats: Arc<stats::Stats>,
 }
 
@@ -179,12 +256,14 @@ impl ServerState {
         tenants: Option<Arc<dyn TenantManager>>,
         config: Config,
     ) -> Arc<Self> {
+        let stream_slots = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
         let state = Arc::new(Self {
             root,
             tenants,
             config,
             baton_key: baton::BatonKey::random(),
             streams: tokio::sync::Mutex::new(http::Streams::default()),
+            stream_slots,
             stats: Arc::default(),
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -229,7 +308,13 @@ pub fn router(state: Arc<ServerState>) -> Router {
     if state.config.admin_on_main {
         router = router.merge(admin_routes(&state));
     }
-    router.layer(DefaultBodyLimit::max(limit)).with_state(state)
+    let guard = Arc::new(state.config.browser_guard());
+    router
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            guard.clone().layer(request, next)
+        }))
+        .with_state(state)
 }
 
 /// The admin API. With JWT keys configured, it needs a token that may write everywhere.
@@ -276,7 +361,6 @@ pub async fn serve(
             ),
         ));
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.config.listen;
+    serve_router(listener, router(state), limits, shutdown).await
 }

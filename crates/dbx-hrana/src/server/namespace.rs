@@ -24,6 +24,21 @@ pub(crate) type Namespace = Option<TenantId>;
 /// Kept small (a `Response` is over 100 bytes) so `Result`s carrying it stay cheap.
 pub(crate) struct Refusal(StatusCode, Box<str>);
 
+impl Refusal {
+    /// A Hrana error code for the refusal, for a WebSocket `hello_error`.
+    pub(crate) fn code(&self) -> &'static str {
+        if self.0 == StatusCode::NOT_FOUND {
+            "NAMESPACE_NOT_FOUND"
+        } else {
+            "SERVER_ERROR"
+        }
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.1
+    }
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         super::errors::with_retry_after(
@@ -56,7 +71,9 @@ pub(crate) fn resolve(state: &ServerState, headers: &HeaderMap) -> Result<Namesp
             (!label.is_empty() && !label.contains('.')).then(|| label.to_owned())
         });
     match named {
+        // `default` is the root database, as in tokens and in sqld; no tenant may take it.
         None => Ok(None),
+        Some(name) if name == super::auth::ROOT_NAMESPACE => Ok(None),
         Some(name) => TenantId::new(name)
             .map(Some)
             .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("invalid namespace: {e}"))),

@@ -2,18 +2,19 @@
 
 use std::collections::HashMap;
 
-use dbx_core::sql::{Dialect, is_read_only, split_statements};
-use dbx_core::{Connection, ResultSet, Statement};
-
 use std::sync::Arc;
+use std::time::Duration;
+
+use dbx_core::sql::{Dialect, is_read_only, split_statements};
+use dbx_core::{Connection, ErrorKind, ResultSet, Statement, StatementLimits};
 
 use super::Limits;
+use super::batch::{BatchRun, Cursor};
 use super::dialect::shim;
 use super::errors::stmt_error;
 use super::stats::Stats;
 use crate::proto::{
-    self, Batch, BatchCond, BatchResult, Col, CursorEntry, Stmt, StmtResult, StreamRequest,
-    StreamResponse,
+    self, Batch, BatchResult, Col, CursorEntry, Stmt, StmtResult, StreamRequest, StreamResponse,
 };
 
 /// The protocol version a request arrived under.
@@ -44,16 +45,25 @@ fn request_error(code: &str, message: impl Into<String>) -> Failure {
     Failure::Request(proto::Error::new(code, message))
 }
 
+/// Who sends a stream's requests, from the token of each: whether it may only read, and how
+/// long its statements may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Caller {
+    pub(crate) read_only: bool,
+    pub(crate) timeout: Option<Duration>,
+}
+
 /// A stream's state.
 #[derive(Debug)]
 pub(crate) struct Stream {
     conn: Box<dyn Connection>,
     sqls: HashMap<i32, String>,
     dialect: Dialect,
-    /// Set from the token of each request: statements that may write are refused.
-    pub(crate) read_only: bool,
+    caller: Caller,
     limits: Limits,
     stats: Arc<Stats>,
+    /// Its place among the server's open streams, when it holds one itself.
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Drop for Stream {
@@ -63,16 +73,44 @@ impl Drop for Stream {
 }
 
 impl Stream {
-    pub(crate) fn new(conn: Box<dyn Connection>, limits: Limits, stats: Arc<Stats>) -> Self {
+    pub(crate) fn new(
+        conn: Box<dyn Connection>,
+        limits: Limits,
+        stats: Arc<Stats>,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Self {
         let dialect = conn.kind().dialect();
         stats.stream_opened();
         Self {
             conn,
             sqls: HashMap::new(),
             dialect,
-            read_only: false,
+            caller: Caller::default(),
             limits,
             stats,
+            _slot: slot,
+        }
+    }
+
+    /// Takes the rights and limits of the token of the request about to run: a read-only
+    /// token's statements that may write are refused, here and by the connection itself.
+    pub(crate) fn set_caller(&mut self, caller: Caller) {
+        if caller.read_only != self.caller.read_only {
+            self.conn.set_read_only(caller.read_only);
+        }
+        self.caller = caller;
+    }
+
+    /// Whether no transaction is open on the stream.
+    pub(crate) fn is_autocommit(&self) -> bool {
+        self.conn.is_autocommit()
+    }
+
+    /// The limits of one statement whose rows may take `budget` bytes.
+    fn limits_for(&self, budget: Option<usize>) -> StatementLimits {
+        StatementLimits {
+            timeout: self.caller.timeout,
+            max_result_bytes: budget,
         }
     }
 
@@ -115,7 +153,8 @@ impl Stream {
                 let sql = self.sql_of(sql, sql_id)?;
                 for part in split_statements(&sql, self.dialect) {
                     self.stats.count(part, self.dialect);
-                    let stmt = Statement::new(shim(part, self.dialect).map_err(Failure::Request)?);
+                    let stmt = Statement::new(shim(part, self.dialect).map_err(Failure::Request)?)
+                        .with_limits(self.limits_for(Some(self.limits.max_result_bytes)));
                     self.conn
                         .execute(stmt)
                         .await
@@ -196,7 +235,7 @@ impl Stream {
     }
 
     /// Runs one statement whose rows may take `budget` bytes; returns the bytes they took.
-    async fn execute(
+    pub(crate) async fn execute(
         &mut self,
         stmt: Stmt,
         budget: usize,
@@ -226,25 +265,38 @@ impl Stream {
             }
         }
         self.stats.count(&sql, self.dialect);
-        let mut statement = Statement::new(shim(&sql, self.dialect)?);
+        // Rows nobody asked for cost nothing, so they are not limited.
+        let limits = self.limits_for(want_rows.then_some(budget));
+        let mut statement = Statement::new(shim(&sql, self.dialect)?).with_limits(limits);
         statement.params.positional = stmt.args.into_iter().map(Into::into).collect();
         for arg in stmt.named_args {
             statement.params.insert_named(&arg.name, arg.value.into());
         }
-        let result = self
-            .conn
-            .query(statement)
-            .await
-            .map_err(|e| stmt_error(&e))?;
-        let bytes = if want_rows { result.approx_bytes() } else { 0 };
-        if bytes > budget {
-            return Err(proto::Error::new(
+        let too_large = |bytes: Option<usize>| {
+            let about = bytes.map_or_else(
+                || "more than".to_owned(),
+                |b| format!("about {b} bytes, over"),
+            );
+            proto::Error::new(
                 "RESPONSE_TOO_LARGE",
                 format!(
-                    "the rows come to about {bytes} bytes, over the {} bytes a statement, batch or cursor may return; select fewer rows or columns (LIMIT), or raise the server's max_result_bytes",
+                    "the rows come to {about} the {} bytes a statement, batch or cursor may \
+                     return; select fewer rows or columns (LIMIT), or raise the server's \
+                     max_result_bytes",
                     self.limits.max_result_bytes
                 ),
-            ));
+            )
+        };
+        let result = match self.conn.query(statement).await {
+            Ok(result) => result,
+            // A read stopped at the limit as its rows came in.
+            Err(e) if e.kind() == ErrorKind::ResultTooLarge => return Err(too_large(None)),
+            Err(e) => return Err(stmt_error(&e)),
+        };
+        // A write runs to its end whatever its rows come to; its answer is judged here.
+        let bytes = if want_rows { result.approx_bytes() } else { 0 };
+        if bytes > budget {
+            return Err(too_large(Some(bytes)));
         }
         Ok((to_result(result, want_rows), bytes))
     }
@@ -252,7 +304,7 @@ impl Stream {
     /// Refuses, before anything runs, a request holding a statement that may write when the
     /// stream is read-only. Stored SQL is looked up; unknown ids are left for `handle` to report.
     fn check_writes(&self, req: &StreamRequest) -> Result<(), Failure> {
-        if !self.read_only {
+        if !self.caller.read_only {
             return Ok(());
         }
         let texts: Vec<&str> = match req {
@@ -298,98 +350,38 @@ impl Stream {
         Ok(())
     }
 
-    /// Runs a batch, calling `each` with every step's outcome in order.
-    async fn run_batch(
-        &mut self,
-        batch: Batch,
-        version: Version,
-        mut each: impl FnMut(usize, Option<Result<StmtResult, proto::Error>>) + Send,
-    ) -> Result<(), Failure> {
-        if batch.steps.len() > self.limits.max_batch_steps {
-            return Err(request_error(
-                "BATCH_TOO_LARGE",
-                format!(
-                    "the batch has {} steps; a batch may have at most {}: split it",
-                    batch.steps.len(),
-                    self.limits.max_batch_steps
-                ),
-            ));
-        }
-        for (i, step) in batch.steps.iter().enumerate() {
-            if let Some(cond) = &step.condition {
-                check_condition(cond, i, version)?;
-            }
-        }
-        let mut budget = self.limits.max_result_bytes;
-        // None: skipped; Some(true): ran and succeeded; Some(false): ran and failed.
-        let mut outcomes: Vec<Option<bool>> = Vec::with_capacity(batch.steps.len());
-        for (i, step) in batch.steps.into_iter().enumerate() {
-            let run = step
-                .condition
-                .as_ref()
-                .is_none_or(|c| evaluate(c, &outcomes, self.conn.is_autocommit()));
-            if !run {
-                outcomes.push(None);
-                each(i, None);
-                continue;
-            }
-            let outcome = self
-                .execute(step.stmt, budget)
-                .await
-                .map(|(result, bytes)| {
-                    budget -= bytes;
-                    result
-                });
-            outcomes.push(Some(outcome.is_ok()));
-            each(i, Some(outcome));
-        }
-        Ok(())
-    }
-
     async fn batch(&mut self, batch: Batch, version: Version) -> Result<BatchResult, Failure> {
-        let mut result = BatchResult::default();
-        self.run_batch(batch, version, |_, outcome| {
-            let (ok, err) = match outcome {
-                None => (None, None),
-                Some(Ok(r)) => (Some(r), None),
-                Some(Err(e)) => (None, Some(e)),
-            };
-            result.step_results.push(ok);
-            result.step_errors.push(err);
-        })
-        .await?;
-        Ok(result)
+        let run = BatchRun::new(
+            batch,
+            version,
+            self.limits.max_batch_steps,
+            self.limits.max_result_bytes,
+        )?;
+        Ok(run.finish(self).await)
     }
 
-    /// Runs a batch for a cursor: entries for the steps that ran, in order.
+    /// A cursor over `batch`, which runs nothing until it is fetched.
+    pub(crate) fn open_cursor(&self, batch: Batch, version: Version) -> Result<Cursor, Failure> {
+        if self.caller.read_only {
+            self.refuse_writes(&self.batch_texts(&batch))?;
+        }
+        let run = BatchRun::new(
+            batch,
+            version,
+            self.limits.max_batch_steps,
+            self.limits.max_result_bytes,
+        )?;
+        Ok(Cursor::new(run))
+    }
+
+    /// Runs a batch for an HTTP cursor: entries for the steps that ran, in order.
     pub(crate) async fn cursor(
         &mut self,
         batch: Batch,
         version: Version,
     ) -> Result<Vec<CursorEntry>, Failure> {
-        if self.read_only {
-            self.refuse_writes(&self.batch_texts(&batch))?;
-        }
-        let mut entries = Vec::new();
-        self.run_batch(batch, version, |i, outcome| {
-            let step = u32::try_from(i).unwrap_or(u32::MAX);
-            match outcome {
-                None => {}
-                Some(Err(error)) => entries.push(CursorEntry::StepError { step, error }),
-                Some(Ok(result)) => {
-                    entries.push(CursorEntry::StepBegin {
-                        step,
-                        cols: result.cols,
-                    });
-                    entries.extend(result.rows.into_iter().map(|row| CursorEntry::Row { row }));
-                    entries.push(CursorEntry::StepEnd {
-                        affected_row_count: result.affected_row_count,
-                        last_insert_rowid: result.last_insert_rowid,
-                    });
-                }
-            }
-        })
-        .await?;
+        let mut cursor = self.open_cursor(batch, version)?;
+        let (entries, _) = cursor.fetch(self, usize::MAX).await;
         Ok(entries)
     }
 }
@@ -420,47 +412,6 @@ fn check_version(req: &StreamRequest, version: Version) -> Result<(), Failure> {
             ))
         }
         _ => Ok(()),
-    }
-}
-
-/// Conditions may only refer to earlier steps, and `is_autocommit` needs v3.
-fn check_condition(cond: &BatchCond, index: usize, version: Version) -> Result<(), Failure> {
-    match cond {
-        BatchCond::Ok { step } | BatchCond::Error { step } => {
-            if usize::try_from(*step).map_or(true, |s| s >= index) {
-                return Err(Failure::Protocol(format!(
-                    "Invalid reference to step in a batch condition: step {index} refers to step {step}"
-                )));
-            }
-            Ok(())
-        }
-        BatchCond::Not { cond } => check_condition(cond, index, version),
-        BatchCond::And { conds } | BatchCond::Or { conds } => conds
-            .iter()
-            .try_for_each(|c| check_condition(c, index, version)),
-        BatchCond::IsAutocommit {} if version < Version::V3 => Err(Failure::Protocol(
-            "The `is_autocommit` condition is only supported in protocol version hrana3 and higher"
-                .into(),
-        )),
-        BatchCond::IsAutocommit {} => Ok(()),
-    }
-}
-
-fn evaluate(cond: &BatchCond, outcomes: &[Option<bool>], autocommit: bool) -> bool {
-    let outcome = |step: u32| {
-        usize::try_from(step)
-            .ok()
-            .and_then(|s| outcomes.get(s).copied())
-            .flatten()
-    };
-    match cond {
-        BatchCond::Ok { step } => outcome(*step) == Some(true),
-        // A skipped step is neither ok nor error, as the spec says.
-        BatchCond::Error { step } => outcome(*step) == Some(false),
-        BatchCond::Not { cond } => !evaluate(cond, outcomes, autocommit),
-        BatchCond::And { conds } => conds.iter().all(|c| evaluate(c, outcomes, autocommit)),
-        BatchCond::Or { conds } => conds.iter().any(|c| evaluate(c, outcomes, autocommit)),
-        BatchCond::IsAutocommit {} => autocommit,
     }
 }
 
@@ -496,30 +447,4 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conditions_follow_the_spec() {
-        let outcomes = [Some(true), Some(false), None];
-        assert!(evaluate(&BatchCond::Ok { step: 0 }, &outcomes, true));
-        assert!(evaluate(&BatchCond::Error { step: 1 }, &outcomes, true));
-        // A skipped step is neither ok nor an error.
-        assert!(!evaluate(&BatchCond::Error { step: 2 }, &outcomes, true));
-        assert!(!evaluate(&BatchCond::Ok { step: 2 }, &outcomes, true));
-        assert!(evaluate(&BatchCond::And { conds: vec![] }, &outcomes, true));
-        assert!(!evaluate(&BatchCond::Or { conds: vec![] }, &outcomes, true));
-        assert!(!evaluate(
-            &BatchCond::Not {
-                cond: Box::new(BatchCond::IsAutocommit {})
-            },
-            &outcomes,
-            true
-        ));
-        assert!(check_condition(&BatchCond::Ok { step: 3 }, 3, Version::V3).is_err());
-        assert!(check_condition(&BatchCond::IsAutocommit {}, 3, Version::V2).is_err());
-    }
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use dbx_core::tenancy::TenantId;
-use dbx_core::{Adapter, AdapterKind, Statement, TableSchema};
+use dbx_core::{Adapter, AdapterKind, Statement, StatementLimits, TableSchema};
 use serde_json::Value as Json_;
 
 use super::App;
@@ -83,23 +83,57 @@ pub(super) fn target(app: &App, db: &str) -> ApiResult<(AdapterKind, Option<Tena
     Ok((parse_kind(app, kind)?, tenant))
 }
 
-/// The adapter for `db`, after checking that the caller may do `need` there.
+/// A database as a REST request may use it: its adapter, and the limits every statement of
+/// the request runs under (the caller's statement timeout, and the server's result size).
+pub(super) struct Database {
+    adapter: Arc<dyn Adapter>,
+    limits: StatementLimits,
+}
+
+impl std::ops::Deref for Database {
+    type Target = Arc<dyn Adapter>;
+    fn deref(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
+    }
+}
+
+impl Database {
+    /// `stmt` under the request's limits.
+    pub(super) fn limited(&self, stmt: Statement) -> Statement {
+        stmt.with_limits(self.limits)
+    }
+
+    /// The request's limits, with `budget` bytes of rows left.
+    pub(super) fn limits_within(&self, budget: usize) -> StatementLimits {
+        StatementLimits {
+            max_result_bytes: Some(budget),
+            ..self.limits
+        }
+    }
+}
+
+/// The database `db`, after checking that the caller may do `need` there.
 pub(super) async fn database(
     app: &App,
     caller: &Caller,
     db: &str,
     need: Need,
-) -> ApiResult<Arc<dyn Adapter>> {
+) -> ApiResult<Database> {
     let (kind, tenant) = target(app, db)?;
     match need {
         Need::Read => caller.require_read(tenant.as_ref())?,
         Need::Write => caller.require_write(tenant.as_ref())?,
     }
-    match tenant {
-        None => Ok(app.service.root(Some(kind))?),
+    let adapter = match tenant {
+        None => app.service.root(Some(kind))?,
         // Never created by naming it: tenants are created with POST .../tenants (admin).
-        Some(id) => Ok(app.service.existing_tenant(Some(kind), &id).await?),
-    }
+        Some(ref id) => app.service.existing_tenant(Some(kind), id).await?,
+    };
+    let limits = StatementLimits {
+        timeout: caller.statement_timeout(&app.timeouts, tenant.as_ref()),
+        max_result_bytes: Some(app.max_result_bytes),
+    };
+    Ok(Database { adapter, limits })
 }
 
 /// The configured adapters.
@@ -237,7 +271,7 @@ pub(super) async fn sql(
             ));
         }
     };
-    let result = adapter.query(stmt).await?;
+    let result = adapter.query(adapter.limited(stmt)).await?;
     Ok(Json(bounded_result(&result, app.max_result_bytes)?))
 }
 
@@ -255,6 +289,8 @@ pub(super) async fn migrations(
     } else {
         dbx_migrate::Migrations::default()
     };
-    let status = dbx_migrate::Migrator::new(adapter, set).status().await?;
+    let status = dbx_migrate::Migrator::new(adapter.adapter, set)
+        .status()
+        .await?;
     Ok(Json(status))
 }

@@ -83,6 +83,22 @@ impl Caller {
         }
     }
 
+    /// How long the caller's statements on `tenant` may run: an administrator's (and every
+    /// caller's without keys) by the admin limit, a token that may write there by the
+    /// read-write one, any other by the read-only one.
+    pub(crate) fn statement_timeout(
+        &self,
+        timeouts: &dbx_hrana::RoleTimeouts,
+        tenant: Option<&TenantId>,
+    ) -> Option<std::time::Duration> {
+        match &self.0 {
+            None => timeouts.admin,
+            Some(rights) if rights.is_admin() => timeouts.admin,
+            Some(rights) if rights.can_write(tenant) => timeouts.read_write,
+            Some(_) => timeouts.read_only,
+        }
+    }
+
     pub(crate) fn require_admin(&self) -> Result<(), ApiError> {
         match &self.0 {
             Some(rights) if !rights.is_admin() => Err(ApiError::forbidden(

@@ -60,10 +60,11 @@ pub(super) async fn apply_changes(
         .map_err(|e| e.within(&what))?;
         planned.push((what, plan));
     }
+    let limits = adapter.limits_within(app.max_result_bytes);
     let mut tx = adapter.transaction().await?;
     let mut results = Vec::with_capacity(planned.len());
     for (what, plan) in planned {
-        match apply(&mut Target::Transaction(&mut *tx), plan).await {
+        match apply(&mut Target::Transaction(&mut *tx), plan, limits).await {
             Ok(result) => results.push(result),
             Err(e) => {
                 // The error to report is the change's; a failed rollback only adds noise

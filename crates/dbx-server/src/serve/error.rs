@@ -93,10 +93,21 @@ fn status_of(kind: ErrorKind) -> StatusCode {
 
 impl From<dbx_core::Error> for ApiError {
     fn from(e: dbx_core::Error) -> Self {
-        ApiError {
-            status: status_of(e.kind()),
-            kind: e.kind().as_str().to_owned(),
-            message: e.to_string(),
+        match e {
+            // The REST API's name for it, since before adapters stopped reading at the limit.
+            dbx_core::Error::ResultTooLarge { .. } => ApiError::too_large(e.to_string()),
+            // The statement itself ran too long: waiting and retrying would not help, so
+            // this is not the 503 of a busy database.
+            dbx_core::Error::StatementTimeout(_) => ApiError {
+                status: StatusCode::GATEWAY_TIMEOUT,
+                kind: ErrorKind::Timeout.as_str().to_owned(),
+                message: e.to_string(),
+            },
+            e => ApiError {
+                status: status_of(e.kind()),
+                kind: e.kind().as_str().to_owned(),
+                message: e.to_string(),
+            },
         }
     }
 }

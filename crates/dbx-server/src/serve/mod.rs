@@ -87,6 +87,8 @@ pub(crate) struct App {
     pub(crate) max_statements: usize,
     /// Bytes of row data one REST answer may carry.
     pub(crate) max_result_bytes: usize,
+    /// How long one statement may run, by role.
+    pub(crate) timeouts: dbx_hrana::RoleTimeouts,
 }
 
 /// Whether every adapter answers.
@@ -123,6 +125,38 @@ pub(crate) async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<mod
     )
 }
 
+/// The statement time limits of the `[server]` table.
+fn role_timeouts(server: &dbx_service::config::ServerConfig) -> dbx_hrana::RoleTimeouts {
+    let t = &server.statement_timeout;
+    dbx_hrana::RoleTimeouts {
+        admin: t.admin,
+        read_write: t.rw,
+        read_only: t.ro,
+    }
+}
+
+/// How many connections to accept at once: the configured cap, kept under three quarters of
+/// the descriptor limit (raised to the hard limit first), so that the databases' own files
+/// and sockets always find a descriptor and the server goes on answering near the cap.
+fn connection_cap(configured: usize) -> usize {
+    let descriptors = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => usize::try_from(limit).unwrap_or(usize::MAX),
+        Err(e) => {
+            tracing::warn!("cannot raise the descriptor limit: {e}");
+            return configured;
+        }
+    };
+    let cap = configured.min(descriptors / 4 * 3);
+    if cap < configured {
+        tracing::info!(
+            descriptors,
+            cap,
+            "accepting at most {cap} connections: the descriptor limit is {descriptors}"
+        );
+    }
+    cap.max(1)
+}
+
 /// The Hrana server's settings from the `[server]` table.
 fn hrana_config(
     server: &dbx_service::config::ServerConfig,
@@ -132,6 +166,15 @@ fn hrana_config(
     dbx_hrana::Config {
         stream_idle_timeout: hrana.stream_idle_timeout,
         max_streams: hrana.max_streams,
+        ws_max_streams: hrana.ws_max_streams,
+        hello_timeout: hrana.hello_timeout,
+        statement_timeout: role_timeouts(server),
+        allowed_hosts: server.allowed_hosts.clone(),
+        allowed_origins: server.allowed_origins.clone(),
+        listen: dbx_hrana::ListenLimits {
+            max_connections: connection_cap(server.max_connections),
+            header_read_timeout: server.header_read_timeout,
+        },
         max_body_bytes: server.max_body_bytes,
         limits: dbx_hrana::Limits {
             max_stored_sql: hrana.max_stored_sql,
@@ -148,8 +191,10 @@ fn hrana_config(
     }
 }
 
-/// Everything on one router: REST, health and metrics beside the Hrana routes.
+/// Everything on one router: REST, health and metrics beside the Hrana routes (which carry
+/// the same browser checks from their own config).
 fn router(app: Arc<App>) -> Router {
+    let guard = Arc::new(app.hrana.config().browser_guard());
     let ours = api::routes()
         .route("/health", get(health))
         .route("/api/openapi.json", get(openapi::document))
@@ -163,6 +208,9 @@ fn router(app: Arc<App>) -> Router {
             app.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            guard.clone().layer(request, next)
+        }))
         .with_state(app.clone());
     let hrana = dbx_hrana::router(app.hrana.clone()).layer(axum::middleware::from_fn_with_state(
         app.clone(),
@@ -247,6 +295,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         max_changes,
         max_statements,
         max_result_bytes: config.server.max_result_bytes,
+        timeouts: role_timeouts(&config.server),
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -255,7 +304,8 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
     print_urls(addr, kind);
 
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
+    let limits = app.hrana.config().listen;
+    let server = dbx_hrana::serve_router(listener, router(app), limits, async move {
         stop_signal().await;
         tracing::info!("stopping: no new connections; waiting for requests in flight");
         let _ = stopping_tx.send(true);
@@ -272,7 +322,14 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
             Ok(())
         }
     };
-    service.shutdown().await;
+    // Closing stops statements still running; what cannot stop in a few seconds (a database
+    // server that does not answer) is left to the process exit.
+    if tokio::time::timeout(Duration::from_secs(5), service.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the databases did not close within 5 s; exiting anyway");
+    }
     tracing::info!("stopped");
     outcome.map(|()| ExitCode::SUCCESS)
 }

@@ -20,6 +20,16 @@ const DEFAULT_PAGE: u64 = 100;
 /// The largest page a client may ask for.
 const MAX_PAGE: u64 = 1000;
 
+/// A table's name as the REST API writes it in SQL. On SQLite it names the `main`
+/// database, so that a temporary table of the same name on the connection can never stand
+/// in for it.
+pub(super) fn table_ref(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("main.{}", quote(dialect, name)),
+        Dialect::Postgres | Dialect::Mysql => quote(dialect, name),
+    }
+}
+
 pub(super) fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
@@ -154,7 +164,7 @@ pub(super) async fn rows(
             .map(|c| format!("{} ASC", quote(dialect, c)))
             .collect();
     }
-    let from = quote(dialect, &schema.name);
+    let from = table_ref(dialect, &schema.name);
     let where_sql = if conditions.is_empty() {
         String::new()
     } else {
@@ -166,20 +176,20 @@ pub(super) async fn rows(
         format!(" ORDER BY {}", order.join(", "))
     };
     let total = adapter
-        .query(Statement::with_args(
+        .query(adapter.limited(Statement::with_args(
             format!("SELECT COUNT(*) FROM {from}{where_sql}"),
             args.clone(),
-        ))
+        )))
         .await?
         .scalar::<i64>()?;
     let mut page_args = args;
     page_args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
     page_args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
     let result = adapter
-        .query(Statement::with_args(
+        .query(adapter.limited(Statement::with_args(
             format!("SELECT * FROM {from}{where_sql}{order_sql} LIMIT ? OFFSET ?"),
             page_args,
-        ))
+        )))
         .await?;
     let page = bounded_result(&result, app.max_result_bytes)?;
     Ok(Json(RowsPage {

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use dbx_core::sql::Dialect;
-use dbx_core::{Adapter, ResultSet, Statement, TableSchema, Transaction, Value};
+use dbx_core::{Adapter, ResultSet, Statement, StatementLimits, TableSchema, Transaction, Value};
 use serde_json::{Map, Value as Json_};
 
 use super::App;
@@ -15,7 +15,7 @@ use super::api::{Need, database};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, Body};
 use super::model::{ErrorBody, RowRef, RowWrite, WriteResult};
-use super::query::{column, quote};
+use super::query::{column, quote, table_ref};
 use super::values::json_value;
 
 /// `col = ?` pairs for `map`, with names checked and quoted.
@@ -103,7 +103,7 @@ pub(super) fn plan_insert(
     let marks = vec!["?"; names.len()].join(", ");
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({marks})",
-        quote(dialect, &schema.name),
+        table_ref(dialect, &schema.name),
         names.join(", ")
     );
     Ok(Planned {
@@ -131,7 +131,7 @@ pub(super) fn plan_update(
         .collect::<Vec<_>>()
         .join(", ");
     values.extend(key_values.iter().cloned());
-    let table_sql = quote(dialect, &schema.name);
+    let table_sql = table_ref(dialect, &schema.name);
     Ok(Planned {
         statement: Statement::with_args(
             format!("UPDATE {table_sql} SET {set} WHERE {where_sql}"),
@@ -158,7 +158,7 @@ pub(super) fn plan_delete(
     let (where_sql, key_values) = key_condition(schema, dialect, body.key)?;
     let sql = format!(
         "DELETE FROM {} WHERE {where_sql}",
-        quote(dialect, &schema.name)
+        table_ref(dialect, &schema.name)
     );
     Ok(Planned {
         statement: Statement::with_args(sql, key_values),
@@ -182,16 +182,20 @@ impl Target<'_> {
     }
 }
 
-/// Runs a planned write; an update or delete whose key names no row is a 404.
-pub(super) async fn apply(target: &mut Target<'_>, planned: Planned) -> ApiResult<WriteResult> {
-    let result = target.query(planned.statement).await?;
+/// Runs a planned write under `limits`; an update or delete whose key names no row is a 404.
+pub(super) async fn apply(
+    target: &mut Target<'_>,
+    planned: Planned,
+    limits: StatementLimits,
+) -> ApiResult<WriteResult> {
+    let result = target.query(planned.statement.with_limits(limits)).await?;
     let missing = match planned.if_none_affected {
         _ if result.rows_affected > 0 => false,
         NoneAffected::Fine => false,
         NoneAffected::NotFound => true,
         NoneAffected::CountKey(sql, key_values) => {
             let count = target
-                .query(Statement::with_args(sql, key_values))
+                .query(Statement::with_args(sql, key_values).with_limits(limits))
                 .await?
                 .scalar::<i64>()?;
             count == 0
@@ -224,7 +228,8 @@ async fn write_one(
     let adapter = database(app, caller, &db, Need::Write).await?;
     let schema = adapter.table(&table).await?;
     let planned = plan(&schema, adapter.kind().dialect(), body.row())?;
-    apply(&mut Target::Pool(&*adapter), planned).await
+    let limits = adapter.limits_within(app.max_result_bytes);
+    apply(&mut Target::Pool(&**adapter), planned, limits).await
 }
 
 /// Inserts one row.

@@ -54,7 +54,7 @@ pub(super) async fn run_script(
     let mut budget = app.max_result_bytes;
     for (n, sql) in statements.iter().enumerate() {
         let outcome = session
-            .query(Statement::new(*sql))
+            .query(Statement::new(*sql).with_limits(adapter.limits_within(budget)))
             .await
             .map_err(ApiError::from);
         let outcome = outcome.and_then(|result| {

@@ -3,6 +3,7 @@
 
 mod env;
 mod file;
+mod server;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -11,13 +12,14 @@ use dbx_core::{AdapterKind, Result};
 
 pub use env::apply_env;
 pub use file::{parse, substitute};
+pub use server::{HranaConfig, ServerConfig, StatementTimeouts};
 #[cfg(feature = "mysql")]
 pub use types::MysqlAdapterConfig;
 #[cfg(feature = "postgres")]
 pub use types::PostgresAdapterConfig;
 #[cfg(feature = "sqlite")]
 pub use types::SqliteAdapterConfig;
-pub use types::{AdapterConfig, DbxConfig, HranaConfig, LibsqlAdapterConfig, ServerConfig};
+pub use types::{AdapterConfig, DbxConfig, LibsqlAdapterConfig};
 
 /// The adapter used when nothing is configured: SQLite in `data-dir`.
 fn default_adapter() -> Result<AdapterConfig> {

@@ -7,9 +7,11 @@ use std::time::Duration;
 use dbx_core::tenancy::TenantCacheConfig;
 use dbx_core::{AdapterKind, Error, Result};
 use schemars::JsonSchema;
+
+use super::server::ServerConfig;
 use serde::{Deserialize, Serialize};
 
-fn yes() -> bool {
+pub(super) fn yes() -> bool {
     true
 }
 
@@ -34,142 +36,6 @@ impl Default for DbxConfig {
             data_dir: PathBuf::from("./dbx-data"),
             adapters: Vec::new(),
             server: ServerConfig::default(),
-        }
-    }
-}
-
-/// `dbx serve`'s settings. Relative paths are relative to the working directory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
-pub struct ServerConfig {
-    /// The address to listen on, `host:port`. Without `auth-keys` only a loopback address is
-    /// allowed.
-    ///
-    /// Default: `127.0.0.1:8080`.
-    pub listen: String,
-    /// A file of Ed25519 public keys (PEM, or one raw base64 key) that sign access tokens, for
-    /// Hrana, REST and the Studio alike. With keys every request needs a token.
-    ///
-    /// Default: none (no tokens; loopback only).
-    pub auth_keys: Option<PathBuf>,
-    /// The migrations directory whose status the REST API and the Studio report.
-    ///
-    /// Default: `migrations`.
-    pub migrations: PathBuf,
-    /// How long requests in flight get to finish after SIGTERM or Ctrl-C.
-    ///
-    /// Default: `10s`.
-    #[serde(with = "dbx_core::serde_duration::plain")]
-    #[schemars(with = "String")]
-    pub shutdown_timeout: Duration,
-    /// The most row writes one `POST /api/databases/{db}/changes` request may carry.
-    ///
-    /// Default: 1000.
-    pub max_changes: usize,
-    /// The most statements one `POST /api/databases/{db}/script` may hold.
-    ///
-    /// Default: 100.
-    pub max_statements: usize,
-    /// Bytes of one request body at most, REST and Hrana alike; beyond, 413.
-    ///
-    /// Default: 10485760 (10 MiB).
-    pub max_body_bytes: usize,
-    /// Bytes of row data one answer may carry (text and blobs by length, other values as
-    /// 8): a REST statement, script or page of rows, or a Hrana statement, batch or cursor.
-    /// Beyond, the request fails and says so.
-    ///
-    /// Default: 10485760 (10 MiB).
-    pub max_result_bytes: usize,
-    /// The Hrana (libSQL protocol) server's limits.
-    pub hrana: HranaConfig,
-}
-
-/// The Hrana server's limits (`docs/hrana.md` gives each one's error).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
-pub struct HranaConfig {
-    /// An HTTP stream unused this long expires and rolls back its open transaction.
-    ///
-    /// Default: `10s`.
-    #[serde(with = "dbx_core::serde_duration::plain")]
-    #[schemars(with = "String")]
-    pub stream_idle_timeout: Duration,
-    /// Open HTTP streams at most; beyond, new ones get 503 `STREAMS_EXHAUSTED`.
-    ///
-    /// Default: 1000.
-    pub max_streams: usize,
-    /// SQL texts one stream may store with `store_sql`.
-    ///
-    /// Default: 50.
-    pub max_stored_sql: usize,
-    /// SQL texts one WebSocket connection may store, shared by its streams.
-    ///
-    /// Default: 150.
-    pub ws_max_stored_sql: usize,
-    /// Bytes of one stored SQL text.
-    ///
-    /// Default: 65536.
-    pub max_sql_bytes: usize,
-    /// Steps in one batch or cursor; beyond, `BATCH_TOO_LARGE` before any step runs.
-    ///
-    /// Default: 10000.
-    pub max_batch_steps: usize,
-    /// Entries one WebSocket `fetch_cursor` returns at most.
-    ///
-    /// Default: 1000.
-    pub max_cursor_fetch: usize,
-    /// Serve the protobuf encoding; off, clients fall back to JSON.
-    ///
-    /// Default: true.
-    #[serde(default = "yes")]
-    pub protobuf: bool,
-    /// Also read the namespace from `Host` when it ends with this suffix (`db.example.com`:
-    /// host `acme.db.example.com` is tenant `acme`).
-    ///
-    /// Default: none (the `x-namespace` header only).
-    pub namespace_host_suffix: Option<String>,
-}
-
-impl Default for HranaConfig {
-    fn default() -> Self {
-        Self {
-            stream_idle_timeout: Duration::from_secs(10),
-            max_streams: 1000,
-            max_stored_sql: 50,
-            ws_max_stored_sql: 150,
-            max_sql_bytes: 64 * 1024,
-            max_batch_steps: 10_000,
-            max_cursor_fetch: 1000,
-            protobuf: true,
-            namespace_host_suffix: None,
-        }
-    }
-}
-
-impl ServerConfig {
-    /// `listen` as a socket address.
-    pub fn listen_addr(&self) -> Result<std::net::SocketAddr> {
-        self.listen.parse().map_err(|_| {
-            Error::Config(format!(
-                "server.listen = {:?} is not an IP address and port; write it like \"127.0.0.1:8080\" or \"[::1]:8080\"",
-                self.listen
-            ))
-        })
-    }
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:8080".to_owned(),
-            auth_keys: None,
-            migrations: PathBuf::from("migrations"),
-            shutdown_timeout: Duration::from_secs(10),
-            max_changes: 1000,
-            max_statements: 100,
-            max_body_bytes: 10 * 1024 * 1024,
-            max_result_bytes: 10 * 1024 * 1024,
-            hrana: HranaConfig::default(),
         }
     }
 }
@@ -241,6 +107,11 @@ pub struct SqliteAdapterConfig {
     ///
     /// Default: false.
     pub allow_attach: bool,
+    /// The largest text or blob one value may be, so that an expression such as
+    /// `randomblob(999999999)` fails instead of allocating its size.
+    ///
+    /// Default: 67108864 (64 MiB).
+    pub max_value_bytes: usize,
     /// The tenant cache.
     pub cache: TenantCacheConfig,
 }
@@ -260,6 +131,7 @@ impl Default for SqliteAdapterConfig {
             busy_timeout: options.busy_timeout,
             max_readers: options.max_readers,
             allow_attach: options.allow_attach,
+            max_value_bytes: options.max_value_bytes,
             cache: TenantCacheConfig::default(),
         }
     }
