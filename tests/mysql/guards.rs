@@ -6,18 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dbx_core::tenancy::TenantCacheConfig;
-use dbx_core::{Adapter, ErrorKind, Statement, TenantId, TenantManager};
+use dbx_core::{Adapter, ErrorKind, Statement, TenantId, TenantLogin, TenantManager};
 use dbx_mysql::{MySqlAdapter, MySqlConfig, MySqlTenants};
 use dbx_tests::env::unique_name;
 
 use crate::{fresh_database, url};
 
 /// Tenants `acme` and `beta` on a pool of `max` connections, each with an `items` table.
-async fn tenants(
+pub(crate) async fn tenants(
     max: usize,
     per_tenant: Option<usize>,
+    login: TenantLogin,
 ) -> (MySqlTenants, Arc<dyn Adapter>, Arc<dyn Adapter>) {
     let mut config = MySqlConfig::from_url(url());
+    config.tenant_login = login;
     config.tenant_database_prefix = format!("{}_", unique_name("g"));
     config.pool.max_size = max;
     config.pool.max_per_tenant = per_tenant;
@@ -75,7 +77,8 @@ async fn until_running(marker: &str, n: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autocommit_off_settings_and_locks_never_reach_the_next_caller() {
-    let (tenants, acme, beta) = tenants(1, None).await;
+    // One connection, one login for both: every reset is needed, and tested.
+    let (tenants, acme, beta) = tenants(1, None, TenantLogin::Shared).await;
     for sql in [
         "SET autocommit = 0",
         "SET SESSION sql_mode = 'ANSI_QUOTES'",
@@ -183,7 +186,13 @@ async fn timed_out_abandoned_and_oversized_statements_are_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tenant_cannot_take_the_whole_pool() {
-    let (_tenants, acme, beta) = tenants(4, Some(2)).await;
+    for login in [TenantLogin::Shared, TenantLogin::PerTenant] {
+        one_tenant_holds_its_share(login).await;
+    }
+}
+
+async fn one_tenant_holds_its_share(login: TenantLogin) {
+    let (_tenants, acme, beta) = tenants(4, Some(2), login).await;
     let held = [
         acme.transaction().await.unwrap(),
         acme.transaction().await.unwrap(),

@@ -2,6 +2,7 @@
 //! `DBX_TEST_MYSQL_URL` (a MariaDB started by `cargo xtask test`).
 
 mod guards;
+mod logins;
 mod specific;
 
 use std::sync::Arc;
@@ -24,8 +25,13 @@ pub(crate) fn url() -> String {
 
 pub(crate) use dbx_tests::fresh::mysql_database as fresh_database;
 
-pub(crate) async fn tenants_with(url: &str, max: usize) -> Arc<MySqlTenants> {
+pub(crate) async fn tenants_with(
+    url: &str,
+    max: usize,
+    login: dbx_core::TenantLogin,
+) -> Arc<MySqlTenants> {
     let mut config = MySqlConfig::from_url(url);
+    config.tenant_login = login;
     config.tenant_database_prefix = format!("{}_", unique_name("t"));
     config.pool.max_size = max;
     Arc::new(
@@ -48,7 +54,7 @@ impl Harness for MySqlHarness {
     }
 
     async fn tenants(&self) -> Arc<dyn TenantManager> {
-        tenants_with(&self.url, 16).await
+        tenants_with(&self.url, 16, dbx_core::TenantLogin::PerTenant).await
     }
 
     fn slow_statement(&self) -> String {
@@ -56,7 +62,8 @@ impl Harness for MySqlHarness {
     }
 
     async fn tenants_on_one_connection(&self) -> Arc<dyn TenantManager> {
-        tenants_with(&self.url, 1).await
+        // One login for all, so that both tenants really take turns on the connection.
+        tenants_with(&self.url, 1, dbx_core::TenantLogin::Shared).await
     }
 
     fn types(&self) -> Types {

@@ -91,7 +91,7 @@ async fn insert_ids_come_from_the_ok_packet() {
 async fn tenants_stay_isolated_on_a_shared_pool_under_concurrency() {
     // 20 tenants, 10 tasks each, through 4 connections that keep switching databases; a
     // statement prepared in one tenant's database must never run for another.
-    let tenants = tenants_with(&url(), 4).await;
+    let tenants = tenants_with(&url(), 4, dbx_core::TenantLogin::PerTenant).await;
     let ids: Vec<TenantId> = (0..20)
         .map(|i| TenantId::new(format!("tenant{i:02}")).unwrap())
         .collect();
@@ -111,7 +111,8 @@ async fn tenants_stay_isolated_on_a_shared_pool_under_concurrency() {
 
 #[tokio::test]
 async fn a_callers_own_use_does_not_leak() {
-    let tenants = tenants_with(&url(), 1).await;
+    // With one login for all, `USE` of another tenant's database is possible, and undone.
+    let tenants = tenants_with(&url(), 1, dbx_core::TenantLogin::Shared).await;
     let (a, b) = (TenantId::new("a").unwrap(), TenantId::new("b").unwrap());
     for id in [&a, &b] {
         tenants.create_tenant(id).await.unwrap();

@@ -6,19 +6,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dbx_core::tenancy::TenantCacheConfig;
-use dbx_core::{Adapter, ErrorKind, Statement, TenantId, TenantManager};
+use dbx_core::{Adapter, ErrorKind, Statement, TenantId, TenantLogin, TenantManager};
 use dbx_postgres::{PgAdapter, PgConfig, PgTenants};
 use dbx_tests::env::unique_name;
 
 use crate::url;
 
 /// Tenants `acme` and `beta` on a pool of `max` connections, each with an `items` table.
-async fn tenants(
+pub(crate) async fn tenants(
     max: usize,
     per_tenant: Option<usize>,
+    login: TenantLogin,
 ) -> (PgTenants, Arc<dyn Adapter>, Arc<dyn Adapter>) {
     let mut config = PgConfig {
         tenant_schema_prefix: format!("{}_", unique_name("g")),
+        tenant_login: login,
         ..PgConfig::from_url(url())
     };
     config.pool.max_size = max;
@@ -40,7 +42,7 @@ async fn tenants(
     (tenants, out.pop().unwrap(), beta)
 }
 
-async fn text(db: &dyn Adapter, sql: &str) -> String {
+pub(crate) async fn text(db: &dyn Adapter, sql: &str) -> String {
     db.query(sql.into())
         .await
         .unwrap()
@@ -83,7 +85,8 @@ async fn until_running(marker: &str, n: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_locks_and_statements_never_cross_tenants() {
-    let (_tenants, acme, beta) = tenants(1, None).await;
+    // One connection, one login for both: every reset is needed, and tested.
+    let (_tenants, acme, beta) = tenants(1, None, TenantLogin::Shared).await;
     let zone = text(&*beta, "SHOW TimeZone").await;
     for sql in [
         "SELECT set_config('TimeZone', 'Asia/Tokyo', false)",
@@ -158,7 +161,13 @@ async fn timed_out_abandoned_and_oversized_statements_stop_on_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tenant_cannot_take_the_whole_pool() {
-    let (_tenants, acme, beta) = tenants(4, Some(2)).await;
+    for login in [TenantLogin::Shared, TenantLogin::PerTenant] {
+        one_tenant_holds_its_share(login).await;
+    }
+}
+
+async fn one_tenant_holds_its_share(login: TenantLogin) {
+    let (_tenants, acme, beta) = tenants(4, Some(2), login).await;
     let held = [
         acme.transaction().await.unwrap(),
         acme.transaction().await.unwrap(),

@@ -2,6 +2,7 @@
 //! `DBX_TEST_POSTGRES_URL` (started by `cargo xtask test`).
 
 mod guards;
+mod logins;
 mod specific;
 
 use std::sync::Arc;
@@ -48,8 +49,10 @@ impl Harness for PgHarness {
     }
 
     async fn tenants_on_one_connection(&self) -> Arc<dyn TenantManager> {
+        // One login for all, so that both tenants really take turns on the connection.
         let mut config = PgConfig {
             tenant_schema_prefix: format!("{}_", unique_name("t")),
+            tenant_login: dbx_core::TenantLogin::Shared,
             ..PgConfig::from_url(&self.url)
         };
         config.pool.max_size = 1;

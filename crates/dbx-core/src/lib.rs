@@ -20,7 +20,7 @@ pub use error::{DatabaseError, Error, ErrorKind, Result};
 pub use row::{Column, ExecResult, ResultBudget, ResultSet, Row, RowIndex, row_bytes};
 pub use schema::{ColumnSchema, ForeignKeySchema, IndexSchema, TableInfo, TableKind, TableSchema};
 pub use statement::{Params, Statement, StatementLimits, bare_name};
-pub use tenancy::{TenancyPolicy, TenantId, TenantManager};
+pub use tenancy::{TenancyPolicy, TenantId, TenantLogin, TenantManager};
 pub use value::{FromValue, Value};
 
 /// Re-exported so adapters and users implement the traits with the same macro version.

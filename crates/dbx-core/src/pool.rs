@@ -6,12 +6,12 @@
 
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool::Runtime;
-use deadpool::managed::{Manager, Pool, PoolError};
+use deadpool::managed::{Manager, Pool, PoolError, WeakPool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::adapter::{AdapterKind, PoolStatus};
@@ -322,4 +322,146 @@ pub fn broken_session(kind: AdapterKind) -> Error {
          cancelled (a timeout, a result over its limit, or its caller leaving); open a new \
          session"
     ))
+}
+
+/// Frees one idle connection of a pool, for [`Budget`].
+trait ReleaseIdle: Send + Sync {
+    /// Closes one idle connection; `None` once the pool is gone or closed.
+    fn release_one(&self) -> Option<bool>;
+}
+
+impl<M: Manager + 'static> ReleaseIdle for WeakPool<M> {
+    fn release_one(&self) -> Option<bool> {
+        let pool = self.upgrade().filter(|p| !p.is_closed())?;
+        let mut taken = false;
+        let released = pool.retain(|_, _| std::mem::replace(&mut taken, true));
+        Some(!released.removed.is_empty())
+    }
+}
+
+/// How often a [`Budget`] waiter looks again for another pool's idle connection.
+const RECHECK_IDLE: Duration = Duration::from_millis(20);
+
+/// One connection budget over many pools: with a login per tenant, each tenant has a pool
+/// of its own, and together they may open at most `size` connections to the server. A pool
+/// that needs a connection when the budget is spent closes an idle one of another pool
+/// first, and only then waits.
+pub struct Budget {
+    slots: Arc<Semaphore>,
+    size: usize,
+    pools: Mutex<Vec<Box<dyn ReleaseIdle>>>,
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("size", &self.size)
+            .field("free", &self.slots.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One connection's place in a [`Budget`], given back when the connection closes.
+pub type BudgetSlot = OwnedSemaphorePermit;
+
+impl Budget {
+    /// A budget of `size` connections.
+    pub fn new(size: usize) -> Arc<Self> {
+        Arc::new(Self {
+            slots: Arc::new(Semaphore::new(size.max(1))),
+            size: size.max(1),
+            pools: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Connections the budget has left.
+    pub fn free(&self) -> usize {
+        self.slots.available_permits()
+    }
+
+    /// Lets the budget close `pool`'s idle connections when another pool needs one.
+    pub fn register<M: Manager + 'static>(&self, pool: &Pool<M>) {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools.push(Box::new(pool.weak()));
+    }
+
+    /// A place for one new connection: a free one, else one freed by closing another
+    /// pool's idle connection, else the first to come free within `wait`. Connections go
+    /// back to their own pool idle rather than closing, so a waiter looks for idle ones
+    /// again every few milliseconds while it waits.
+    pub async fn slot(&self, wait: Duration, kind: AdapterKind) -> Result<BudgetSlot> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+                return Ok(slot);
+            }
+            self.release_one_idle();
+            if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+                return Ok(slot);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(Error::Timeout(format!(
+                    "all {} {kind} connections of the tenants' budget are in use and none came \
+                     free within {wait:?}: raise pool max-size, or lower max-per-tenant",
+                    self.size
+                )));
+            }
+            let pause = (deadline - now).min(RECHECK_IDLE);
+            if let Ok(slot) = tokio::time::timeout(pause, self.slots.clone().acquire_owned()).await
+            {
+                return slot.map_err(|_| Error::Closed(kind));
+            }
+        }
+    }
+
+    /// Closes one idle connection of some pool, forgetting pools that are gone.
+    fn release_one_idle(&self) {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        let mut i = 0;
+        while i < pools.len() {
+            match pools[i].release_one() {
+                None => {
+                    pools.swap_remove(i);
+                }
+                Some(true) => return,
+                Some(false) => i += 1,
+            }
+        }
+    }
+}
+
+/// The password of a login dbx made for a tenant. Its `Debug` shows nothing of it, so that
+/// no log line or error carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginSecret(String);
+
+impl std::fmt::Debug for LoginSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginSecret(..)")
+    }
+}
+
+impl LoginSecret {
+    /// A new random password: 32 bytes from the operating system, as 64 hex digits (which
+    /// every server accepts and no quoting can break).
+    pub fn generate() -> Result<Self> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| {
+            Error::Config(format!(
+                "the operating system gave no random bytes for a tenant login: {e}"
+            ))
+        })?;
+        Ok(Self(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
+    /// A password read back from where dbx keeps it.
+    pub fn from_stored(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The password itself, for the driver and the store only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }

@@ -128,12 +128,18 @@ fn parse_row(row: &Row) -> Result<AppliedRow> {
 
 /// The modules recorded in `_schema_versions`, with their checksums.
 pub(crate) async fn read_modules(adapter: &dyn Adapter) -> Result<Vec<(String, String)>> {
-    let rows = adapter
+    let rows = match adapter
         .query(Statement::new(format!(
             "SELECT module, checksum FROM {SCHEMA_VERSIONS_TABLE} ORDER BY module"
         )))
         .await
-        .context(|| format!("reading {SCHEMA_VERSIONS_TABLE}"))?;
+    {
+        Ok(rows) => rows,
+        // A runner killed between creating the two tables (MySQL DDL commits one by one)
+        // leaves this one missing: no module was recorded, and the next run creates it.
+        Err(e) if e.kind() == dbx_core::ErrorKind::UndefinedTable => return Ok(Vec::new()),
+        Err(e) => return Err(e).context(|| format!("reading {SCHEMA_VERSIONS_TABLE}")),
+    };
     rows.rows
         .iter()
         .map(|r| Ok((r.get(0)?, r.get(1)?)))

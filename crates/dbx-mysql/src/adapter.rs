@@ -17,21 +17,32 @@ use crate::config::MySqlConfig;
 use crate::error::map_err;
 use crate::exec::{self, Prepared};
 use crate::introspect;
-use crate::pool::{self, Checkout, Pool};
+use crate::pool::{self, Checkout, Pool, UserLogin};
 use crate::session::MySqlConnection;
 use crate::transaction::MyTransaction;
 
 /// Maps a pool failure onto a dbx error.
-pub(crate) fn pool_error(e: PoolError<mysql_async::Error>) -> Error {
-    dbx_core::pool::pool_error(e, AdapterKind::Mysql, map_err)
+pub(crate) fn pool_error(e: PoolError<pool::ConnectError>) -> Error {
+    dbx_core::pool::pool_error(e, AdapterKind::Mysql, pool::map_connect_error)
 }
 
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) pool: Pool,
     pub(crate) config: MySqlConfig,
     /// The database named by the config or URL.
     pub(crate) home: Option<String>,
+    /// The driver options the config stands for.
+    pub(crate) opts: mysql_async::Opts,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("pool", &self.pool)
+            .field("home", &self.home)
+            .field("opts", &pool::redacted(&self.opts))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A MySQL database behind a pool. Tenant adapters share the root's pool and differ only in
@@ -53,12 +64,19 @@ impl MySqlAdapter {
     pub async fn connect(config: MySqlConfig) -> Result<Self> {
         let opts = config.to_driver()?;
         let home = opts.db_name().map(str::to_owned);
-        let pool = pool::build(opts, &config.pool, config.statement_cache_capacity).await?;
+        let pool = pool::build(
+            opts.clone(),
+            &config.pool,
+            config.statement_cache_capacity,
+            None,
+        )
+        .await?;
         let share = Share::new(config.pool.max_size);
         let shared = Arc::new(Shared {
             pool,
             config,
             home: home.clone(),
+            opts,
         });
         Ok(Self {
             shared,
@@ -84,6 +102,31 @@ impl MySqlAdapter {
             closed: Arc::new(AtomicBool::new(false)),
             owns_pool: false,
         }
+    }
+
+    /// An adapter for a tenant that logs in as a user of its own: a pool of its own, whose
+    /// connections are put in `database`, at most the tenant's share of them.
+    pub(crate) async fn with_login(&self, database: String, login: &UserLogin) -> Result<Self> {
+        let config = &self.shared.config;
+        let pool = pool::build(
+            self.shared.opts.clone(),
+            &config.pool,
+            config.statement_cache_capacity,
+            Some(login),
+        )
+        .await?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                pool,
+                config: config.clone(),
+                home: self.shared.home.clone(),
+                opts: self.shared.opts.clone(),
+            }),
+            database: Some(database),
+            share: Share::new(config.pool.tenant_share()),
+            closed: Arc::new(AtomicBool::new(false)),
+            owns_pool: true,
+        })
     }
 
     pub(crate) fn check_open(&self) -> Result<()> {
@@ -125,7 +168,9 @@ impl Adapter for MySqlAdapter {
         let p = Prepared::with_shape(shape, stmt.params, stmt.limits)?;
         let mut conn = self.checkout().await?;
         let result = exec::run(&mut conn, &p).await;
-        if exec::in_transaction(&conn) {
+        // A connection given up on mid-statement is discarded, transaction and all; its
+        // status flags are stale, and the statement's own error is the answer.
+        if !conn.is_broken() && exec::in_transaction(&conn) {
             // Something the statement ran (a stored procedure, say) left a transaction open:
             // its writes are not committed, and an answer must not say they are.
             exec::control(&mut conn, "ROLLBACK").await?;

@@ -1,7 +1,7 @@
 //! Connection and pool settings.
 
 use dbx_core::pool::PoolSettings;
-use dbx_core::{Error, Result};
+use dbx_core::{Error, Result, TenantLogin};
 
 /// How to reach a MySQL or MariaDB server.
 ///
@@ -43,6 +43,12 @@ pub struct MySqlConfig {
     ///
     /// Default: `t_`.
     pub tenant_database_prefix: String,
+    /// Which login runs a tenant's SQL: `per-tenant` (a user of its own per tenant, with
+    /// every right on its database and none elsewhere; needs a login that may create users
+    /// and grant) or `shared` (this login, kept to the tenant's database by `USE` only).
+    ///
+    /// Default: `per-tenant`.
+    pub tenant_login: TenantLogin,
     /// Prepared statements kept per connection.
     ///
     /// Default: 256.
@@ -63,6 +69,7 @@ impl Default for MySqlConfig {
             ssl_root_cert: None,
             database: None,
             tenant_database_prefix: "t_".to_owned(),
+            tenant_login: TenantLogin::default(),
             statement_cache_capacity: 256,
             pool: PoolSettings::default(),
         }

@@ -14,7 +14,7 @@ pub fn kind_of_error_code(code: u16) -> ErrorKind {
         1146 | 1051 => ErrorKind::UndefinedTable,
         1054 => ErrorKind::UndefinedColumn,
         1205 | 1213 => ErrorKind::Busy,
-        1044 | 1045 | 1142 | 1143 | 1227 => ErrorKind::PermissionDenied,
+        1044 | 1045 | 1095 | 1142 | 1143 | 1227 | 1370 => ErrorKind::PermissionDenied,
         1053 | 1927 | 2006 | 2013 => ErrorKind::ConnectionLost,
         1969 | 3024 => ErrorKind::Timeout,
         1264 | 1265 | 1292 | 1366 | 1406 | 1690 => ErrorKind::InvalidArgument,

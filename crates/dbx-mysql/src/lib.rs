@@ -10,6 +10,7 @@ mod session;
 mod tenants;
 mod transaction;
 mod types;
+mod users;
 
 pub use adapter::MySqlAdapter;
 pub use config::MySqlConfig;

@@ -13,17 +13,38 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use dbx_core::pool::PoolSettings;
+use dbx_core::AdapterKind;
+use dbx_core::pool::{Budget, BudgetSlot, LoginSecret, PoolSettings};
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Statement};
 
 /// Stops one connection's running statement with `KILL QUERY`, sent on a connection of
 /// its own (the busy one cannot take another command).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Killer {
     opts: Opts,
     thread: u32,
+}
+
+/// Driver options, shown without their password (mysql_async's own `Debug` prints it).
+pub(crate) fn redacted(opts: &Opts) -> String {
+    format!(
+        "{}@{}:{}/{}",
+        opts.user().unwrap_or(""),
+        opts.ip_or_hostname(),
+        opts.tcp_port(),
+        opts.db_name().unwrap_or("")
+    )
+}
+
+impl std::fmt::Debug for Killer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Killer")
+            .field("opts", &redacted(&self.opts))
+            .field("thread", &self.thread)
+            .finish()
+    }
 }
 
 impl Killer {
@@ -44,7 +65,6 @@ impl Killer {
 pub(crate) type Owner = Option<String>;
 
 /// One pooled connection and the state dbx keeps beside it.
-#[derive(Debug)]
 pub(crate) struct MyConn {
     pub(crate) conn: Conn,
     /// Whose it is since its last reset; `None` for a connection nobody has used yet.
@@ -62,6 +82,20 @@ pub(crate) struct MyConn {
     /// may still run it (see [`dbx_core::pool::InFlight`]); the pool discards the connection.
     pub(crate) broken: Arc<AtomicBool>,
     pub(crate) killer: Killer,
+    /// Its place in the tenants' connection budget, when it is a tenant login's.
+    _slot: Option<BudgetSlot>,
+}
+
+/// Shown without the driver's connection, whose `Debug` prints its options, password
+/// included.
+impl std::fmt::Debug for MyConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MyConn")
+            .field("thread", &self.killer.thread)
+            .field("owner", &self.owner)
+            .field("dirty", &self.dirty)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MyConn {
@@ -127,12 +161,60 @@ impl MyConn {
     }
 }
 
-/// Creates and checks connections.
+/// Why the pool could not open a connection: the server's answer, or the tenants'
+/// connection budget was spent.
 #[derive(Debug)]
+pub(crate) enum ConnectError {
+    Driver(mysql_async::Error),
+    Budget(dbx_core::Error),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Driver(e) => e.fmt(f),
+            Self::Budget(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<mysql_async::Error> for ConnectError {
+    fn from(e: mysql_async::Error) -> Self {
+        Self::Driver(e)
+    }
+}
+
+/// Maps a connection failure onto a dbx error.
+pub(crate) fn map_connect_error(e: ConnectError) -> dbx_core::Error {
+    match e {
+        ConnectError::Driver(e) => crate::error::map_err(e),
+        ConnectError::Budget(e) => e,
+    }
+}
+
+/// A tenant's own login: the user it runs as, and where its connections count.
+#[derive(Debug, Clone)]
+pub(crate) struct UserLogin {
+    pub(crate) user: String,
+    pub(crate) password: LoginSecret,
+    pub(crate) budget: Arc<Budget>,
+}
+
+/// Creates and checks connections.
 pub(crate) struct MyManager {
     opts: mysql_async::Opts,
+    /// For a tenant login's pool: the budget all tenant pools open their connections in.
+    budget: Option<Arc<Budget>>,
     settings: PoolSettings,
     statement_cache_capacity: usize,
+}
+
+impl std::fmt::Debug for MyManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MyManager")
+            .field("opts", &redacted(&self.opts))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A connection idle longer than this is pinged before reuse. mysql_async has no task
@@ -142,9 +224,18 @@ const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 impl managed::Manager for MyManager {
     type Type = MyConn;
-    type Error = mysql_async::Error;
+    type Error = ConnectError;
 
-    async fn create(&self) -> Result<MyConn, mysql_async::Error> {
+    async fn create(&self) -> Result<MyConn, ConnectError> {
+        let slot = match &self.budget {
+            Some(budget) => Some(
+                budget
+                    .slot(self.settings.connect_timeout, AdapterKind::Mysql)
+                    .await
+                    .map_err(ConnectError::Budget)?,
+            ),
+            None => None,
+        };
         let conn = Conn::new(self.opts.clone()).await?;
         Ok(MyConn {
             killer: Killer {
@@ -159,14 +250,11 @@ impl managed::Manager for MyManager {
             needs_rollback: false,
             read_only: false,
             broken: Arc::default(),
+            _slot: slot,
         })
     }
 
-    async fn recycle(
-        &self,
-        conn: &mut MyConn,
-        metrics: &Metrics,
-    ) -> RecycleResult<mysql_async::Error> {
+    async fn recycle(&self, conn: &mut MyConn, metrics: &Metrics) -> RecycleResult<ConnectError> {
         if conn.is_broken() {
             return Err(RecycleError::message(
                 "connection lost, or a statement on it was cancelled",
@@ -187,13 +275,16 @@ impl managed::Manager for MyManager {
             return Err(RecycleError::message("connection sat idle too long"));
         }
         if metrics.last_used() >= PING_AFTER_IDLE {
-            conn.conn.ping().await.map_err(RecycleError::Backend)?;
+            conn.conn
+                .ping()
+                .await
+                .map_err(|e| RecycleError::Backend(e.into()))?;
         }
         if conn.needs_rollback {
             conn.conn
                 .query_drop("ROLLBACK")
                 .await
-                .map_err(RecycleError::Backend)?;
+                .map_err(|e| RecycleError::Backend(e.into()))?;
             conn.needs_rollback = false;
         }
         Ok(())
@@ -205,22 +296,39 @@ pub(crate) type Pooled = managed::Object<MyManager>;
 /// A pooled connection held within an adapter's share of the pool.
 pub(crate) type Checkout = dbx_core::pool::Held<Pooled>;
 
-/// Builds the pool, opens `min_idle` connections and starts the idle reaper.
+/// Builds the pool, opens `min_idle` connections and starts the idle reaper. With `login`,
+/// a tenant's pool: its connections log in as the tenant's user, at most the tenant's
+/// share of them, within the tenants' budget.
 pub(crate) async fn build(
     opts: mysql_async::Opts,
     settings: &PoolSettings,
     statement_cache_capacity: usize,
+    login: Option<&UserLogin>,
 ) -> dbx_core::Result<Pool> {
+    let mut settings = settings.clone();
+    let opts = match login {
+        Some(login) => {
+            settings.max_size = settings.tenant_share();
+            settings.min_idle = 0;
+            // A tenant user may enter its own database only, which bears its name.
+            mysql_async::OptsBuilder::from_opts(opts)
+                .user(Some(&login.user))
+                .pass(Some(login.password.expose()))
+                .db_name(Some(&login.user))
+                .into()
+        }
+        None => opts,
+    };
     let manager = MyManager {
         opts,
+        budget: login.map(|l| l.budget.clone()),
         settings: settings.clone(),
         statement_cache_capacity,
     };
-    dbx_core::pool::build(
-        manager,
-        settings,
-        dbx_core::AdapterKind::Mysql,
-        crate::error::map_err,
-    )
-    .await
+    let pool =
+        dbx_core::pool::build(manager, &settings, AdapterKind::Mysql, map_connect_error).await?;
+    if let Some(login) = login {
+        login.budget.register(&pool);
+    }
+    Ok(pool)
 }

@@ -7,15 +7,27 @@
 
 use std::sync::Arc;
 
+use dbx_core::pool::{Budget, LoginSecret};
 use dbx_core::tenancy::{TenantCache, TenantCacheConfig, TenantCacheStats};
-use dbx_core::{Adapter, Error, Result, TenancyPolicy, TenantId, TenantManager, async_trait};
+use dbx_core::{
+    Adapter, Error, Result, TenancyPolicy, TenantId, TenantLogin, TenantManager, async_trait,
+};
 use mysql_async::prelude::Queryable;
+use tokio::sync::OnceCell;
 
 use crate::adapter::MySqlAdapter;
 use crate::error::map_err;
+use crate::pool::UserLogin;
+use crate::users;
 
-/// Databases that are never a tenant's, whatever the prefix.
-const SYSTEM_DATABASES: &[&str] = &["mysql", "sys", "information_schema", "performance_schema"];
+/// Databases that are never a tenant's, whatever the prefix: the server's own and dbx's.
+const SYSTEM_DATABASES: &[&str] = &[
+    "mysql",
+    "sys",
+    "information_schema",
+    "performance_schema",
+    users::STORE_DATABASE,
+];
 
 /// MySQL tenants as databases on one server.
 #[derive(Debug)]
@@ -23,6 +35,10 @@ pub struct MySqlTenants {
     root: MySqlAdapter,
     prefix: String,
     cache: TenantCache,
+    /// The connections all tenant logins' pools may open together.
+    budget: Arc<Budget>,
+    /// Set once the password store exists (per-tenant logins only).
+    store: OnceCell<()>,
 }
 
 impl MySqlTenants {
@@ -37,11 +53,53 @@ impl MySqlTenants {
                     .to_owned(),
             ));
         }
+        let budget = Budget::new(root.shared.config.pool.max_size);
         Ok(Self {
             root,
             prefix,
             cache: TenantCache::new(cache),
+            budget,
+            store: OnceCell::new(),
         })
+    }
+
+    fn per_tenant_login(&self) -> bool {
+        self.root.shared.config.tenant_login == TenantLogin::PerTenant
+    }
+
+    /// Makes or refreshes the tenant's user and returns its password.
+    async fn login(&self, id: &TenantId, database: &str) -> Result<LoginSecret> {
+        let mut conn = self.root.checkout().await?;
+        self.store
+            .get_or_try_init(|| async {
+                users::ensure_store(&mut conn.conn)
+                    .await
+                    .map_err(|e| user_error(e, id))
+            })
+            .await?;
+        let share = self.root.shared.config.pool.tenant_share();
+        users::login(&mut conn.conn, database, share, LoginSecret::generate()?)
+            .await
+            .map_err(|e| user_error(e, id))
+    }
+
+    /// The adapter of an existing tenant database, logging in as its user when tenants
+    /// have their own.
+    async fn open(&self, id: &TenantId, database: String) -> Result<MySqlAdapter> {
+        if !self.per_tenant_login() {
+            return Ok(self.root.with_database(database));
+        }
+        let login = UserLogin {
+            password: self.login(id, &database).await?,
+            user: database.clone(),
+            budget: self.budget.clone(),
+        };
+        self.root.with_login(database, &login).await
+    }
+
+    /// Connections the tenant logins' pools may still open.
+    pub fn budget_free(&self) -> usize {
+        self.budget.free()
     }
 
     /// The database name of a tenant. A name that is a system database or the root
@@ -81,6 +139,22 @@ impl MySqlTenants {
     }
 }
 
+/// A failure to make or use a tenant's user, with what to do when dbx's login lacks the
+/// right to manage users.
+fn user_error(e: mysql_async::Error, id: &TenantId) -> Error {
+    if let mysql_async::Error::Server(server) = &e
+        && [1044, 1045, 1142, 1227, 1410].contains(&server.code)
+    {
+        return Error::PermissionDenied(format!(
+            "tenant {id}: dbx's MySQL login may not create users or grant ({}); grant it \
+             CREATE USER and GRANT OPTION, or set tenant-login = \"shared\" to run every \
+             tenant as this login",
+            server.message
+        ));
+    }
+    map_err(e)
+}
+
 fn missing(id: &TenantId) -> Error {
     Error::InvalidTenant {
         id: id.to_string(),
@@ -106,6 +180,10 @@ impl TenantManager for MySqlTenants {
             ))
             .await
         {
+            Ok(()) if self.per_tenant_login() => {
+                drop(conn);
+                self.login(id, &database).await.map(|_| ())
+            }
             Ok(()) => Ok(()),
             Err(mysql_async::Error::Server(e)) if e.code == 1007 => Err(Error::InvalidTenant {
                 id: id.to_string(),
@@ -121,6 +199,14 @@ impl TenantManager for MySqlTenants {
             open.close().await;
         }
         let mut conn = self.root.checkout().await?;
+        if self.per_tenant_login() {
+            users::ensure_store(&mut conn.conn)
+                .await
+                .map_err(|e| user_error(e, id))?;
+            users::drop(&mut conn.conn, &database)
+                .await
+                .map_err(|e| user_error(e, id))?;
+        }
         match conn
             .conn
             .query_drop(format!("DROP DATABASE `{database}`"))
@@ -165,7 +251,7 @@ impl TenantManager for MySqlTenants {
                 if !self.exists(&database).await? {
                     return Err(missing(id));
                 }
-                Ok(Arc::new(self.root.with_database(database.clone())) as Arc<dyn Adapter>)
+                Ok(Arc::new(self.open(id, database.clone()).await?) as Arc<dyn Adapter>)
             })
             .await
     }

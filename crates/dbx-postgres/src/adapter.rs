@@ -16,20 +16,31 @@ use crate::config::PgConfig;
 use crate::error::map_err;
 use crate::exec::{self, Prepared};
 use crate::introspect;
-use crate::pool::{self, Checkout, Pool};
+use crate::pool::{self, Checkout, Pool, RoleLogin};
 use crate::session::PgConnection;
 use crate::transaction::PgTransaction;
 
 /// Maps a pool failure onto a dbx error.
-pub(crate) fn pool_error(e: PoolError<tokio_postgres::Error>) -> Error {
-    dbx_core::pool::pool_error(e, AdapterKind::Postgres, map_err)
+pub(crate) fn pool_error(e: PoolError<pool::ConnectError>) -> Error {
+    dbx_core::pool::pool_error(e, AdapterKind::Postgres, pool::map_connect_error)
 }
 
 /// The pool and settings shared by the root adapter and every tenant adapter.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) pool: Pool,
     pub(crate) config: PgConfig,
+    /// The database connected to (the server's default: the user's name).
+    pub(crate) dbname: String,
+}
+
+/// Shown without the config, whose URL and password may carry credentials.
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("pool", &self.pool)
+            .field("dbname", &self.dbname)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A PostgreSQL database behind a pool. Tenant adapters (see [`PgTenants`](crate::PgTenants))
@@ -60,10 +71,20 @@ fn set_search_path(path: Option<&str>) -> Arc<str> {
 impl PgAdapter {
     /// Connects (lazily: connections open on first use, except `min_idle` of them).
     pub async fn connect(config: PgConfig) -> Result<Self> {
-        let pool = pool::build(&config).await?;
+        let pool = pool::build(&config, None).await?;
+        let driver = config.to_driver()?;
+        let dbname = driver
+            .get_dbname()
+            .or(driver.get_user())
+            .unwrap_or("postgres")
+            .to_owned();
         let search_path = config.search_path.clone();
         let share = Share::new(config.pool.max_size);
-        let shared = Arc::new(Shared { pool, config });
+        let shared = Arc::new(Shared {
+            pool,
+            config,
+            dbname,
+        });
         Ok(Self {
             shared,
             set_search_path: set_search_path(search_path.as_deref()),
@@ -90,6 +111,24 @@ impl PgAdapter {
             closed: Arc::new(AtomicBool::new(false)),
             owns_pool: false,
         }
+    }
+
+    /// An adapter for a tenant that logs in as a role of its own: a pool of its own, whose
+    /// connections use `schema` (already quoted), at most the tenant's share of them.
+    pub(crate) async fn with_login(&self, schema: String, login: &RoleLogin) -> Result<Self> {
+        let pool = pool::build(&self.shared.config, Some(login)).await?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                pool,
+                config: self.shared.config.clone(),
+                dbname: self.shared.dbname.clone(),
+            }),
+            set_search_path: set_search_path(Some(&schema)),
+            search_path: Some(schema),
+            share: Share::new(self.shared.config.pool.tenant_share()),
+            closed: Arc::new(AtomicBool::new(false)),
+            owns_pool: true,
+        })
     }
 
     pub(crate) fn check_open(&self) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Connection and pool settings.
 
 use dbx_core::pool::PoolSettings;
-use dbx_core::{Error, Result};
+use dbx_core::{Error, Result, TenantLogin};
 
 /// Whether to use TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,6 +58,12 @@ pub struct PgConfig {
     ///
     /// Default: `t_`.
     pub tenant_schema_prefix: String,
+    /// Which login runs a tenant's SQL: `per-tenant` (a role of its own per tenant, owning
+    /// its schema and nothing else; needs a login that may create roles) or `shared` (this
+    /// login, kept to the tenant's schema by `search_path` only).
+    ///
+    /// Default: `per-tenant`.
+    pub tenant_login: TenantLogin,
     /// Prepared statements kept per connection.
     ///
     /// Default: 256.
@@ -79,6 +85,7 @@ impl Default for PgConfig {
             ssl_root_cert: None,
             search_path: None,
             tenant_schema_prefix: "t_".to_owned(),
+            tenant_login: TenantLogin::default(),
             statement_cache_capacity: 256,
             pool: PoolSettings::default(),
         }

@@ -6,6 +6,7 @@ mod error;
 mod exec;
 mod introspect;
 mod pool;
+mod roles;
 mod session;
 mod tenants;
 #[cfg(feature = "tls")]

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use dbx_core::Column;
-use dbx_core::pool::PoolSettings;
+use dbx_core::pool::{Budget, BudgetSlot, LoginSecret, PoolSettings};
+use dbx_core::{AdapterKind, Column};
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use tokio_postgres::{CancelToken, Client, NoTls, Statement};
 
@@ -88,6 +88,8 @@ pub(crate) struct PgConn {
     pub(crate) needs_rollback: bool,
     /// Held by a read-only session: its transactions begin `READ ONLY`.
     pub(crate) read_only: bool,
+    /// Its place in the tenants' connection budget, when it is a tenant login's.
+    _slot: Option<BudgetSlot>,
 }
 
 impl PgConn {
@@ -152,9 +154,42 @@ impl PgConn {
     }
 }
 
+/// Why the pool could not open a connection: the server's answer, or the tenants'
+/// connection budget was spent.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    Driver(tokio_postgres::Error),
+    Budget(dbx_core::Error),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Driver(e) => e.fmt(f),
+            Self::Budget(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for ConnectError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Driver(e)
+    }
+}
+
+/// Maps a connection failure onto a dbx error.
+pub(crate) fn map_connect_error(e: ConnectError) -> dbx_core::Error {
+    match e {
+        ConnectError::Driver(e) => crate::error::map_err(e),
+        ConnectError::Budget(e) => e,
+    }
+}
+
 /// Creates and checks connections.
 pub(crate) struct PgManager {
     config: tokio_postgres::Config,
+    /// For a tenant login's pool: the budget all tenant pools open their connections in.
+    budget: Option<Arc<Budget>>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     settings: PoolSettings,
@@ -192,9 +227,18 @@ impl PgManager {
 
 impl managed::Manager for PgManager {
     type Type = PgConn;
-    type Error = tokio_postgres::Error;
+    type Error = ConnectError;
 
-    async fn create(&self) -> Result<PgConn, tokio_postgres::Error> {
+    async fn create(&self) -> Result<PgConn, ConnectError> {
+        let slot = match &self.budget {
+            Some(budget) => Some(
+                budget
+                    .slot(self.settings.connect_timeout, AdapterKind::Postgres)
+                    .await
+                    .map_err(ConnectError::Budget)?,
+            ),
+            None => None,
+        };
         // The connection future drives the socket; it ends when the client is dropped or the
         // server goes away, and then the client reports itself closed.
         #[cfg(feature = "tls")]
@@ -218,14 +262,11 @@ impl managed::Manager for PgManager {
             capacity: self.statement_cache_capacity.max(1),
             needs_rollback: false,
             read_only: false,
+            _slot: slot,
         })
     }
 
-    async fn recycle(
-        &self,
-        conn: &mut PgConn,
-        metrics: &Metrics,
-    ) -> RecycleResult<tokio_postgres::Error> {
+    async fn recycle(&self, conn: &mut PgConn, metrics: &Metrics) -> RecycleResult<ConnectError> {
         if conn.client.is_closed() {
             return Err(RecycleError::message("connection closed"));
         }
@@ -252,7 +293,7 @@ impl managed::Manager for PgManager {
             conn.client
                 .batch_execute("ROLLBACK")
                 .await
-                .map_err(RecycleError::Backend)?;
+                .map_err(|e| RecycleError::Backend(e.into()))?;
             conn.needs_rollback = false;
         }
         Ok(())
@@ -264,21 +305,41 @@ pub(crate) type Pooled = managed::Object<PgManager>;
 /// A pooled connection held within an adapter's share of the pool.
 pub(crate) type Checkout = dbx_core::pool::Held<Pooled>;
 
-/// Builds the pool, opens `min_idle` connections and starts the idle reaper.
-pub(crate) async fn build(config: &crate::config::PgConfig) -> dbx_core::Result<Pool> {
-    let settings = &config.pool;
+/// A tenant's own login: the role it runs as, and where its connections count.
+#[derive(Debug, Clone)]
+pub(crate) struct RoleLogin {
+    pub(crate) role: String,
+    pub(crate) password: LoginSecret,
+    pub(crate) budget: Arc<Budget>,
+}
+
+/// Builds the pool, opens `min_idle` connections and starts the idle reaper. With `login`,
+/// a tenant's pool: its connections log in as the tenant's role, at most the tenant's
+/// share of them, within the tenants' budget.
+pub(crate) async fn build(
+    config: &crate::config::PgConfig,
+    login: Option<&RoleLogin>,
+) -> dbx_core::Result<Pool> {
+    let mut driver = config.to_driver()?;
+    let mut settings = config.pool.clone();
+    if let Some(login) = login {
+        driver.user(&login.role).password(login.password.expose());
+        settings.max_size = config.pool.tenant_share();
+        settings.min_idle = 0;
+    }
+    let settings = &settings;
     let manager = PgManager {
-        config: config.to_driver()?,
+        config: driver,
+        budget: login.map(|l| l.budget.clone()),
         #[cfg(feature = "tls")]
         tls: crate::tls::connector(config)?,
         settings: settings.clone(),
         statement_cache_capacity: config.statement_cache_capacity,
     };
-    dbx_core::pool::build(
-        manager,
-        settings,
-        dbx_core::AdapterKind::Postgres,
-        crate::error::map_err,
-    )
-    .await
+    let pool =
+        dbx_core::pool::build(manager, settings, AdapterKind::Postgres, map_connect_error).await?;
+    if let Some(login) = login {
+        login.budget.register(&pool);
+    }
+    Ok(pool)
 }

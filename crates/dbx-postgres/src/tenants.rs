@@ -1,16 +1,25 @@
 //! Schema-per-tenant: tenant `acme` is schema `t_acme` (the prefix is configurable).
 //!
-//! Tenant adapters share the root adapter's pool. Each checkout sets the connection's
-//! `search_path` to the tenant's schema alone when it differs from what the connection last
-//! had, so no connection carries one tenant's path into another's work (see the crate docs).
+//! With per-tenant logins (the default), each tenant has a role of its own that owns its
+//! schema, and a small pool of its own whose connections log in as that role (see
+//! [`roles`](crate::roles)); all tenants' pools together stay within one budget of `max-size`
+//! connections. With a shared login, tenant adapters share the root adapter's pool, and each
+//! checkout resets a connection that served another tenant and sets its `search_path` to
+//! the tenant's schema alone (see the crate docs).
 
 use std::sync::Arc;
 
+use dbx_core::pool::{Budget, LoginSecret};
 use dbx_core::tenancy::{TenantCache, TenantCacheConfig, TenantCacheStats};
-use dbx_core::{Adapter, Error, Result, TenancyPolicy, TenantId, TenantManager, async_trait};
+use dbx_core::{
+    Adapter, Error, Result, TenancyPolicy, TenantId, TenantLogin, TenantManager, async_trait,
+};
+use tokio::sync::OnceCell;
 
 use crate::adapter::PgAdapter;
 use crate::error::map_err;
+use crate::pool::RoleLogin;
+use crate::roles;
 
 /// PostgreSQL tenants as schemas of one database.
 #[derive(Debug)]
@@ -18,11 +27,18 @@ pub struct PgTenants {
     root: PgAdapter,
     prefix: String,
     cache: TenantCache,
+    /// The connections all tenant logins' pools may open together.
+    budget: Arc<Budget>,
+    /// Set once the password store exists (per-tenant logins only).
+    store: OnceCell<()>,
 }
 
-/// Schemas that are never a tenant's, whatever the prefix: the server's own.
+/// Schemas that are never a tenant's, whatever the prefix: the server's own and dbx's.
 fn is_system_schema(name: &str) -> bool {
-    name == "public" || name == "information_schema" || name.starts_with("pg_")
+    name == "public"
+        || name == "information_schema"
+        || name == roles::STORE_SCHEMA
+        || name.starts_with("pg_")
 }
 
 impl PgTenants {
@@ -36,11 +52,64 @@ impl PgTenants {
                  its own schemas; choose another prefix"
             )));
         }
+        let budget = Budget::new(root.shared.config.pool.max_size);
         Ok(Self {
             root,
             prefix,
             cache: TenantCache::new(cache),
+            budget,
+            store: OnceCell::new(),
         })
+    }
+
+    fn per_tenant_login(&self) -> bool {
+        self.root.shared.config.tenant_login == TenantLogin::PerTenant
+    }
+
+    /// The login role of a tenant's schema.
+    fn role_of(&self, schema: &str, id: &TenantId) -> Result<String> {
+        let dbname = self.root.shared.dbname.as_str();
+        roles::role_of(schema, dbname, id)
+    }
+
+    async fn ensure_store(&self) -> Result<()> {
+        self.store
+            .get_or_try_init(|| async {
+                let conn = self.root.checkout().await?;
+                roles::ensure_store(&conn.client).await
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// The adapter of an existing tenant schema, logging in as its role when tenants
+    /// have their own.
+    async fn open(&self, id: &TenantId, schema: &str) -> Result<PgAdapter> {
+        let quoted = Self::quoted(schema);
+        if !self.per_tenant_login() {
+            return Ok(self.root.with_search_path(quoted));
+        }
+        self.ensure_store().await?;
+        let role = self.role_of(schema, id)?;
+        let share = self.root.shared.config.pool.tenant_share();
+        let fresh = LoginSecret::generate()?;
+        let password = {
+            let mut conn = self.root.checkout().await?;
+            roles::login(&mut conn.client, schema, &role, share, fresh)
+                .await
+                .map_err(|e| role_error(e, id))?
+        };
+        let login = RoleLogin {
+            role,
+            password,
+            budget: self.budget.clone(),
+        };
+        self.root.with_login(quoted, &login).await
+    }
+
+    /// Connections the tenant logins' pools may still open.
+    pub fn budget_free(&self) -> usize {
+        self.budget.free()
     }
 
     /// The schema name of a tenant, unquoted. A name that is a system schema or the root
@@ -88,6 +157,17 @@ impl PgTenants {
     }
 }
 
+/// A failure to make or use a tenant's role, with what to do when dbx's login lacks the
+/// right to manage roles.
+fn role_error(e: tokio_postgres::Error, id: &TenantId) -> Error {
+    if e.code().is_some_and(|c| c.code() == "42501") {
+        return Error::PermissionDenied(format!(
+            "tenant {id}: dbx's PostgreSQL login may not create or manage roles ({e}); grant it              CREATEROLE, or set tenant-login = \"shared\" to run every tenant as this login"
+        ));
+    }
+    map_err(e)
+}
+
 fn missing(id: &TenantId) -> Error {
     Error::InvalidTenant {
         id: id.to_string(),
@@ -103,18 +183,32 @@ impl TenantManager for PgTenants {
 
     async fn create_tenant(&self, id: &TenantId) -> Result<()> {
         let schema = self.schema_of(id)?;
-        let conn = self.root.checkout().await?;
-        match conn
-            .client
-            .batch_execute(&format!("CREATE SCHEMA {}", Self::quoted(&schema)))
-            .await
-        {
+        let made = if self.per_tenant_login() {
+            self.ensure_store().await?;
+            let role = self.role_of(&schema, id)?;
+            let share = self.root.shared.config.pool.tenant_share();
+            let password = LoginSecret::generate()?;
+            let mut conn = self.root.checkout().await?;
+            roles::create(&mut conn.client, &schema, &role, share, &password).await
+        } else {
+            let conn = self.root.checkout().await?;
+            conn.client
+                .batch_execute(&format!("CREATE SCHEMA {}", Self::quoted(&schema)))
+                .await
+        };
+        match made {
             Ok(()) => Ok(()),
-            Err(e) if e.code().is_some_and(|c| c.code() == "42P06") => Err(Error::InvalidTenant {
-                id: id.to_string(),
-                reason: "the tenant already exists".to_owned(),
-            }),
-            Err(e) => Err(map_err(e)),
+            // 42P06: the schema exists; 42710: so does a role of that name.
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| ["42P06", "42710"].contains(&c.code())) =>
+            {
+                Err(Error::InvalidTenant {
+                    id: id.to_string(),
+                    reason: "the tenant already exists".to_owned(),
+                })
+            }
+            Err(e) => Err(role_error(e, id)),
         }
     }
 
@@ -123,12 +217,17 @@ impl TenantManager for PgTenants {
         if let Some(open) = self.cache.remove(id).await {
             open.close().await;
         }
-        let conn = self.root.checkout().await?;
-        match conn
-            .client
-            .batch_execute(&format!("DROP SCHEMA {} CASCADE", Self::quoted(&schema)))
-            .await
-        {
+        let mut conn = self.root.checkout().await?;
+        let dropped = if self.per_tenant_login() {
+            self.ensure_store().await?;
+            let role = self.role_of(&schema, id)?;
+            roles::drop(&mut conn.client, &schema, &role).await
+        } else {
+            conn.client
+                .batch_execute(&format!("DROP SCHEMA {} CASCADE", Self::quoted(&schema)))
+                .await
+        };
+        match dropped {
             Ok(()) => Ok(()),
             Err(e) if e.code().is_some_and(|c| c.code() == "3F000") => Err(missing(id)),
             Err(e) => Err(map_err(e)),
@@ -169,7 +268,7 @@ impl TenantManager for PgTenants {
                 if !self.exists(&schema).await? {
                     return Err(missing(id));
                 }
-                Ok(Arc::new(self.root.with_search_path(Self::quoted(&schema))) as Arc<dyn Adapter>)
+                Ok(Arc::new(self.open(id, &schema).await?) as Arc<dyn Adapter>)
             })
             .await
     }

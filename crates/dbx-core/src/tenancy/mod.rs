@@ -70,6 +70,23 @@ pub enum TenancyPolicy {
     NamespacePerTenant,
 }
 
+/// Which database login runs a tenant's SQL on a server backend (PostgreSQL, MySQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum TenantLogin {
+    /// Each tenant logs in as a role (PostgreSQL) or user (MySQL) of its own, which owns
+    /// the tenant's schema or database and has no right on any other: the server itself
+    /// keeps tenants apart, whatever SQL they send.
+    #[default]
+    PerTenant,
+    /// Every tenant runs as the configured login; dbx keeps tenants apart by search path
+    /// or current database, which a tenant's SQL can name its way around (see
+    /// docs/reliability.md).
+    Shared,
+}
+
 /// Creates, lists, deletes and opens the tenants of one backend.
 ///
 /// Every method takes a [`TenantId`], so an id that breaks the naming rule never reaches a
