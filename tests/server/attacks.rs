@@ -6,6 +6,7 @@
 
 mod client;
 mod forge;
+mod hostile_sql;
 mod requests;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ const WORKERS: usize = 4;
 const REQUESTS_PER_WORKER: usize = 750;
 /// `server.max-body-bytes` for this server, so that oversized bodies stay cheap to send.
 const BODY_LIMIT: usize = 256 * 1024;
+/// `server.max-result-bytes`: the hostile SQL's oversized results pass it many times over.
+const RESULT_LIMIT: usize = 64 * 1024;
 
 fn tenant(i: usize) -> String {
     format!("t{i:02}")
@@ -53,6 +56,8 @@ struct Target {
     ro: Vec<String>,
     forged: forge::Forged,
     tenants_dir: std::path::PathBuf,
+    /// The tenant schema or database prefix (PostgreSQL, MySQL).
+    prefix: String,
 }
 
 /// What the run counted: requests by category, and legitimate inserts per tenant.
@@ -69,9 +74,17 @@ async fn setup(backend: Backend) -> (Db, Served, Target) {
     assert!(out.status.success(), "{}", describe(&out));
     let config = db.dir.path().join("dbx.toml");
     let text = std::fs::read_to_string(&config).unwrap();
+    let prefix = text
+        .lines()
+        .find_map(|l| l.split_once("-prefix = "))
+        .map(|(_, v)| v.trim_matches('"').to_owned())
+        .unwrap_or_default();
     std::fs::write(
         &config,
-        format!("[server]\nmax-body-bytes = {BODY_LIMIT}\n\n{text}"),
+        format!(
+            "[server]\nmax-body-bytes = {BODY_LIMIT}\nmax-result-bytes = {RESULT_LIMIT}\n\
+             statement-timeout = {{ ro = \"1s\" }}\n\n{text}"
+        ),
     )
     .unwrap();
     let admin = token(&db, &["--role", "admin"]);
@@ -127,6 +140,7 @@ async fn setup(backend: Backend) -> (Db, Served, Target) {
         ro,
         forged,
         tenants_dir,
+        prefix,
     };
     (db, served, target)
 }

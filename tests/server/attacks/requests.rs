@@ -46,7 +46,7 @@ const HOSTILE_COLUMNS: &[&str] = &[
 pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -77,7 +77,7 @@ pub(super) async fn one_request(t: &Target, rng: &mut Rng, tally: &Mutex<Tally>)
     let (ta, tb) = (tenant(a), tenant(b));
     let kind = t.kind;
     let c = &t.client;
-    let action = rng.below(24);
+    let action = rng.below(24 + super::hostile_sql::FAMILIES);
     let category = match action {
         0 | 1 => {
             let n = u64::try_from(rng.below(1_000_000)).unwrap() + 1;
@@ -391,6 +391,7 @@ pub(super) async fn one_request(t: &Target, rng: &mut Rng, tally: &Mutex<Tally>)
             assert!(!copy.exists(), "VACUUM INTO wrote a file");
             "SQL reaching another file (SQLite)"
         }
+        24.. => super::hostile_sql::one(t, rng, action - 24, (a, b), tally).await,
         _ => {
             let r = c.rest("GET", "/health", None, None).await;
             expect("health", &r, 200);
