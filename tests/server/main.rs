@@ -6,6 +6,8 @@
 mod support;
 
 mod attacks;
+mod attacks_clients;
+mod attacks_resources;
 mod auth;
 mod changes;
 mod cli;
@@ -32,13 +34,22 @@ pub(crate) struct Served {
 impl Served {
     /// Starts `dbx serve` for `db` on a free port and waits for its address line.
     pub(crate) fn start(db: &Db, extra: &[&str]) -> Served {
+        Self::start_wrapped(db, &[], extra)
+    }
+
+    /// [`start`](Self::start) through `wrapper` (see `Db::cli_wrapped`).
+    pub(crate) fn start_wrapped(db: &Db, wrapper: &[&str], extra: &[&str]) -> Served {
         let mut args = vec!["serve"];
         if !extra.contains(&"--listen") {
             args.extend(["--listen", "127.0.0.1:0"]);
         }
         args.extend_from_slice(extra);
-        let mut child = db
-            .cli(&args)
+        let mut command = if wrapper.is_empty() {
+            db.cli(&args)
+        } else {
+            db.cli_wrapped(wrapper, &args)
+        };
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

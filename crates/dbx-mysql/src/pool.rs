@@ -203,6 +203,9 @@ pub(crate) struct UserLogin {
 /// Creates and checks connections.
 pub(crate) struct MyManager {
     opts: mysql_async::Opts,
+    /// Where `KILL QUERY` is sent from: dbx's own login, so that a tenant's cancellations
+    /// never count against the tenant user's connection limit.
+    kill_opts: mysql_async::Opts,
     /// For a tenant login's pool: the budget all tenant pools open their connections in.
     budget: Option<Arc<Budget>>,
     settings: PoolSettings,
@@ -239,7 +242,7 @@ impl managed::Manager for MyManager {
         let conn = Conn::new(self.opts.clone()).await?;
         Ok(MyConn {
             killer: Killer {
-                opts: self.opts.clone(),
+                opts: self.kill_opts.clone(),
                 thread: conn.id(),
             },
             conn,
@@ -306,6 +309,7 @@ pub(crate) async fn build(
     login: Option<&UserLogin>,
 ) -> dbx_core::Result<Pool> {
     let mut settings = settings.clone();
+    let kill_opts = opts.clone();
     let opts = match login {
         Some(login) => {
             settings.max_size = settings.tenant_share();
@@ -321,6 +325,7 @@ pub(crate) async fn build(
     };
     let manager = MyManager {
         opts,
+        kill_opts,
         budget: login.map(|l| l.budget.clone()),
         settings: settings.clone(),
         statement_cache_capacity,
