@@ -241,6 +241,11 @@ test("edits, an insert and a delete are staged, previewed, committed, and seen t
 });
 
 test("a table exports as CSV with every matching row", async () => {
+  // Text a spreadsheet would run as a formula.
+  const planted = await rest("POST", `/api/databases/${db}/tables/users/rows`, admin, {
+    values: { id: 501, name: "=1+1", email: "@SUM(A1)", score: -3 },
+  });
+  assert.equal(planted.status, 201, JSON.stringify(planted.body));
   const page = await open(admin, `#/db/${db}/table/users`);
   await page.getByTestId("range").waitFor();
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
@@ -251,6 +256,7 @@ test("a table exports as CSV with every matching row", async () => {
   assert.equal(lines.length, total + 1, "a header and every row, not just the page on screen");
   assert.equal(lines[0], "id,name,email,score");
   assert.ok(lines.includes("1,Ada O'Brien,u1@example.com,37"), csv.slice(0, 200));
+  assert.ok(lines.includes("501,'=1+1,'@SUM(A1),-3"), "formulas are defused, numbers kept");
   const [json] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export JSON" }).click()]);
   const objects = JSON.parse(readFileSync(await json.path(), "utf8"));
   assert.equal(objects.length, total);

@@ -26,9 +26,16 @@ export function parseInput(text: string, column: ColumnSchema | undefined): Json
   return text;
 }
 
+// Spreadsheets run a cell that starts with = + - @ (or a tab or CR before one) as a formula;
+// a text value that starts so is prefixed with ' to stay text. Numbers are left as they are.
+function defused(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
 function csvField(value: Json): string {
   if (value === null) return "";
-  const text = typeof value === "object" ? value.base64 : String(value);
+  const text =
+    typeof value === "object" ? value.base64 : typeof value === "string" ? defused(value) : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
