@@ -117,20 +117,6 @@ impl Db {
         cmd
     }
 
-    /// `dbx <args>` in this database's directory, started through `wrapper` (a program
-    /// and its arguments that run the rest, such as `prlimit --nofile=1024:1024`).
-    pub(crate) fn cli_wrapped(&self, wrapper: &[&str], args: &[&str]) -> Command {
-        let inner = self.cli(args);
-        let mut cmd = Command::new(wrapper[0]);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .current_dir(self.dir.path())
-            .args(&wrapper[1..])
-            .arg(inner.get_program())
-            .args(inner.get_args());
-        cmd
-    }
-
     /// Runs `dbx <args>` to the end.
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.cli(args).output().unwrap()

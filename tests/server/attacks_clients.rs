@@ -581,11 +581,11 @@ async fn hostile_clients(backend: Backend, seed: u64) {
 }
 
 fn seed() -> u64 {
-    SystemTime::now()
+    let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
-        .as_nanos() as u64
-        | 1
+        .subsec_nanos();
+    (u64::from(nanos) << 17) | 1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -108,7 +108,7 @@ async fn memory_stays_bounded_under_unfetched_cursors_and_huge_results() {
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", "hrana3".parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let mut send = |msg: serde_json::Value| Message::Text(msg.to_string().into());
+    let send = |msg: serde_json::Value| Message::Text(msg.to_string().into());
     socket
         .send(send(json!({"type": "hello", "jwt": null})))
         .await

@@ -44,11 +44,19 @@ impl Served {
             args.extend(["--listen", "127.0.0.1:0"]);
         }
         args.extend_from_slice(extra);
-        let mut command = if wrapper.is_empty() {
-            db.cli(&args)
-        } else {
-            db.cli_wrapped(wrapper, &args)
-        };
+        let mut command = db.cli(&args);
+        if let Some((program, rest)) = wrapper.split_first() {
+            // The wrapper runs dbx itself: `prlimit --nofile=1024:1024 -- dbx ...`.
+            let inner = command;
+            command = std::process::Command::new(program);
+            command
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .current_dir(db.dir.path())
+                .args(rest)
+                .arg(inner.get_program())
+                .args(inner.get_args());
+        }
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
