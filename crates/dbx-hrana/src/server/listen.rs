@@ -78,6 +78,10 @@ struct Registry {
 impl Registry {
     /// Makes room for one more connection: closes the one that has waited longest between
     /// requests. Returns false when every open connection is busy or upgraded.
+    ///
+    /// A connection already told to close stays in the map (its socket is still open) until
+    /// its task is dropped, which the runtime does later; it is never picked again, or a burst
+    /// of accepts would all pick it and each be refused.
     fn make_room(&self, max: usize) -> bool {
         let open = lock(&self.open);
         if open.len() < max {
@@ -85,9 +89,14 @@ impl Registry {
         }
         let victim = open
             .values()
-            .filter(|t| t.busy.load(Ordering::Acquire) == 0 && !t.upgraded.load(Ordering::Acquire))
-            .min_by_key(|t| *lock(&t.idle_since));
-        match victim.and_then(|t| lock(&t.task).take()) {
+            .filter_map(|t| {
+                let closable =
+                    t.busy.load(Ordering::Acquire) == 0 && !t.upgraded.load(Ordering::Acquire);
+                let task = lock(&t.task);
+                (closable && task.is_some()).then(|| (*lock(&t.idle_since), t))
+            })
+            .min_by_key(|(idle_since, _)| *idle_since);
+        match victim.and_then(|(_, t)| lock(&t.task).take()) {
             Some(task) => {
                 task.abort();
                 true
@@ -249,4 +258,40 @@ async fn serve_connection(
     }
     connection.as_mut().graceful_shutdown();
     let _ = connection.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idle_connection(registry: &Registry, task: AbortHandle) -> u64 {
+        let id = registry.next.fetch_add(1, Ordering::Relaxed);
+        let tracked = Arc::new(Tracked {
+            busy: AtomicUsize::new(0),
+            idle_since: Mutex::new(Instant::now()),
+            upgraded: AtomicBool::new(false),
+            task: Mutex::new(Some(task)),
+        });
+        lock(&registry.open).insert(id, tracked);
+        id
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_accepts_closes_a_new_victim_each_time() {
+        let registry = Registry::default();
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let task = tokio::spawn(std::future::pending::<()>());
+            idle_connection(&registry, task.abort_handle());
+            tasks.push(task);
+        }
+        // The aborted tasks are not polled in between, as in a burst: their entries stay.
+        assert!(registry.make_room(3));
+        assert!(registry.make_room(3));
+        assert!(registry.make_room(3));
+        assert!(!registry.make_room(3), "nothing left to close");
+        for task in tasks {
+            assert!(task.await.unwrap_err().is_cancelled());
+        }
+    }
 }
