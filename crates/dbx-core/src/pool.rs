@@ -465,3 +465,54 @@ impl LoginSecret {
         &self.0
     }
 }
+
+/// Why a pool could not open a connection: the driver's error, or the tenants' connection
+/// [`Budget`] was spent. The error type of the pooled adapters' deadpool managers.
+#[derive(Debug)]
+pub enum ConnectError<E> {
+    /// The server or driver failed.
+    Driver(E),
+    /// No place in the budget came free in time.
+    Budget(Error),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for ConnectError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Driver(e) => e.fmt(f),
+            Self::Budget(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E> From<E> for ConnectError<E> {
+    fn from(e: E) -> Self {
+        Self::Driver(e)
+    }
+}
+
+impl<E> ConnectError<E> {
+    /// The dbx error, with `map` for the driver's.
+    pub fn into_error(self, map: fn(E) -> Error) -> Error {
+        match self {
+            Self::Driver(e) => map(e),
+            Self::Budget(e) => e,
+        }
+    }
+}
+
+/// A place in `budget` for a new connection, when the pool has one (tenant logins' pools).
+pub async fn budget_slot<E>(
+    budget: Option<&Budget>,
+    wait: Duration,
+    kind: AdapterKind,
+) -> std::result::Result<Option<BudgetSlot>, ConnectError<E>> {
+    match budget {
+        Some(budget) => budget
+            .slot(wait, kind)
+            .await
+            .map(Some)
+            .map_err(ConnectError::Budget),
+        None => Ok(None),
+    }
+}

@@ -161,35 +161,12 @@ impl MyConn {
     }
 }
 
-/// Why the pool could not open a connection: the server's answer, or the tenants'
-/// connection budget was spent.
-#[derive(Debug)]
-pub(crate) enum ConnectError {
-    Driver(mysql_async::Error),
-    Budget(dbx_core::Error),
-}
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Driver(e) => e.fmt(f),
-            Self::Budget(e) => e.fmt(f),
-        }
-    }
-}
-
-impl From<mysql_async::Error> for ConnectError {
-    fn from(e: mysql_async::Error) -> Self {
-        Self::Driver(e)
-    }
-}
+/// Why the pool could not open a connection.
+pub(crate) type ConnectError = dbx_core::pool::ConnectError<mysql_async::Error>;
 
 /// Maps a connection failure onto a dbx error.
 pub(crate) fn map_connect_error(e: ConnectError) -> dbx_core::Error {
-    match e {
-        ConnectError::Driver(e) => crate::error::map_err(e),
-        ConnectError::Budget(e) => e,
-    }
+    e.into_error(crate::error::map_err)
 }
 
 /// A tenant's own login: the user it runs as, and where its connections count.
@@ -230,15 +207,12 @@ impl managed::Manager for MyManager {
     type Error = ConnectError;
 
     async fn create(&self) -> Result<MyConn, ConnectError> {
-        let slot = match &self.budget {
-            Some(budget) => Some(
-                budget
-                    .slot(self.settings.connect_timeout, AdapterKind::Mysql)
-                    .await
-                    .map_err(ConnectError::Budget)?,
-            ),
-            None => None,
-        };
+        let slot = dbx_core::pool::budget_slot(
+            self.budget.as_deref(),
+            self.settings.connect_timeout,
+            AdapterKind::Mysql,
+        )
+        .await?;
         let conn = Conn::new(self.opts.clone()).await?;
         Ok(MyConn {
             killer: Killer {

@@ -154,35 +154,12 @@ impl PgConn {
     }
 }
 
-/// Why the pool could not open a connection: the server's answer, or the tenants'
-/// connection budget was spent.
-#[derive(Debug)]
-pub(crate) enum ConnectError {
-    Driver(tokio_postgres::Error),
-    Budget(dbx_core::Error),
-}
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Driver(e) => e.fmt(f),
-            Self::Budget(e) => e.fmt(f),
-        }
-    }
-}
-
-impl From<tokio_postgres::Error> for ConnectError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        Self::Driver(e)
-    }
-}
+/// Why the pool could not open a connection.
+pub(crate) type ConnectError = dbx_core::pool::ConnectError<tokio_postgres::Error>;
 
 /// Maps a connection failure onto a dbx error.
 pub(crate) fn map_connect_error(e: ConnectError) -> dbx_core::Error {
-    match e {
-        ConnectError::Driver(e) => crate::error::map_err(e),
-        ConnectError::Budget(e) => e,
-    }
+    e.into_error(crate::error::map_err)
 }
 
 /// Creates and checks connections.
@@ -230,15 +207,12 @@ impl managed::Manager for PgManager {
     type Error = ConnectError;
 
     async fn create(&self) -> Result<PgConn, ConnectError> {
-        let slot = match &self.budget {
-            Some(budget) => Some(
-                budget
-                    .slot(self.settings.connect_timeout, AdapterKind::Postgres)
-                    .await
-                    .map_err(ConnectError::Budget)?,
-            ),
-            None => None,
-        };
+        let slot = dbx_core::pool::budget_slot(
+            self.budget.as_deref(),
+            self.settings.connect_timeout,
+            AdapterKind::Postgres,
+        )
+        .await?;
         // The connection future drives the socket; it ends when the client is dropped or the
         // server goes away, and then the client reports itself closed.
         #[cfg(feature = "tls")]
