@@ -3,6 +3,7 @@
 mod databases;
 mod footprint;
 mod hrana;
+mod isolation;
 mod migrations;
 mod overhead;
 mod report;
@@ -23,7 +24,7 @@ usage: dbx-bench [--quick] [--only SECTION,...] [--out DIR] [--dbx PATH] [--docs
        dbx-bench --soak SECONDS [--out DIR] [--dbx PATH]
 
   --quick        every benchmark with tiny counts (what `cargo xtask test` runs)
-  --only         some of: overhead, hrana, tenants, migrations, footprint (default: all)
+  --only         some of: overhead, hrana, tenants, migrations, footprint, isolation (default: all)
   --out DIR      where the JSON results go (default: target/bench)
   --dbx PATH     the `dbx` binary to serve and migrate with (default: beside this one)
   --docs FILE    rewrite this Markdown file with the results, keeping the previous ones
@@ -76,15 +77,17 @@ enum Section {
     Tenants,
     Migrations,
     Footprint,
+    Isolation,
 }
 
 impl Section {
-    const ALL: [Section; 5] = [
+    const ALL: [Section; 6] = [
         Section::Overhead,
         Section::Hrana,
         Section::Tenants,
         Section::Migrations,
         Section::Footprint,
+        Section::Isolation,
     ];
 
     fn name(self) -> &'static str {
@@ -94,6 +97,7 @@ impl Section {
             Section::Tenants => "tenants",
             Section::Migrations => "migrations",
             Section::Footprint => "footprint",
+            Section::Isolation => "isolation",
         }
     }
 }
@@ -167,6 +171,7 @@ struct Results {
     tenants: Option<tenants::TenantsResult>,
     migrations: Option<Vec<migrations::JobsRun>>,
     footprint: Option<footprint::Footprint>,
+    isolation: Option<Vec<isolation::IsolationResult>>,
 }
 
 /// Writes one section's JSON beside the others.
@@ -187,6 +192,7 @@ async fn run(args: &Args) -> Result<Results> {
         tenants: None,
         migrations: None,
         footprint: None,
+        isolation: None,
     };
     let urls = ServerUrls::from_env()?;
     for &section in &args.sections {
@@ -217,6 +223,11 @@ async fn run(args: &Args) -> Result<Results> {
                 let r = footprint::run(args.scale, &args.dbx).await?;
                 write_json(&args.out, section.name(), &r)?;
                 results.footprint = Some(r);
+            }
+            Section::Isolation => {
+                let r = isolation::run(args.scale, &urls).await?;
+                write_json(&args.out, section.name(), &r)?;
+                results.isolation = Some(r);
             }
         }
         eprintln!(
