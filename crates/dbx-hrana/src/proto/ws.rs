@@ -186,3 +186,16 @@ pub enum ServerMsg {
         error: Error,
     },
 }
+
+impl ServerMsg {
+    /// The answer to request `request_id`.
+    pub fn response(request_id: i32, result: Result<Response, Error>) -> Self {
+        match result {
+            Ok(response) => Self::ResponseOk {
+                request_id,
+                response,
+            },
+            Err(error) => Self::ResponseError { request_id, error },
+        }
+    }
+}

@@ -106,14 +106,7 @@ impl Conn {
     }
 
     async fn reply(&self, request_id: i32, result: Result<WsResponse, proto::Error>) {
-        let msg = match result {
-            Ok(response) => ServerMsg::ResponseOk {
-                request_id,
-                response,
-            },
-            Err(error) => ServerMsg::ResponseError { request_id, error },
-        };
-        let _ = self.out.send(msg).await;
+        let _ = self.out.send(ServerMsg::response(request_id, result)).await;
     }
 
     /// Opens a stream: a task of its own, within the connection's and the server's limits.

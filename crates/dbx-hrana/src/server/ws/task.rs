@@ -76,14 +76,7 @@ enum State {
 
 impl StreamTask {
     async fn reply(&self, request_id: i32, result: Result<WsResponse, proto::Error>) {
-        let msg = match result {
-            Ok(response) => ServerMsg::ResponseOk {
-                request_id,
-                response,
-            },
-            Err(error) => ServerMsg::ResponseError { request_id, error },
-        };
-        let _ = self.out.send(msg).await;
+        let _ = self.out.send(ServerMsg::response(request_id, result)).await;
     }
 
     async fn open(&self) -> dbx_core::Result<Box<Stream>> {
