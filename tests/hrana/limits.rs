@@ -25,9 +25,9 @@ fn rows_of_100_bytes(n: u32) -> Value {
 
 #[tokio::test]
 async fn results_over_the_byte_limit_fail_and_the_stream_goes_on() {
-    // 10 rows come to 1,160 bytes, 11 to 1,276.
+    // 10 rows come to 2,040 bytes, 11 to 2,244.
     let s = server_with(limited(Limits {
-        max_result_bytes: 1200,
+        max_result_bytes: 2100,
         ..Limits::default()
     }))
     .await;
@@ -63,7 +63,7 @@ async fn results_over_the_byte_limit_fail_and_the_stream_goes_on() {
             .contains("max_result_bytes")
     );
     assert_eq!(r[2]["type"], "ok", "{}", r[2]);
-    // The batch shares one budget: the second step of 696 bytes is over the 504 left.
+    // The batch shares one budget: the second step of 1,224 bytes is over the 876 left.
     let steps = &r[3]["response"]["result"];
     assert!(steps["step_errors"][0].is_null(), "{steps}");
     assert_eq!(steps["step_errors"][1]["code"], "RESPONSE_TOO_LARGE");

@@ -47,7 +47,8 @@ pub async fn a_statement_past_its_timeout_fails_with_timeout<H: Harness>(h: &H) 
 
 pub async fn rows_past_the_byte_limit_fail_as_they_stream<H: Harness>(h: &H) {
     let db = h.database().await;
-    // 100,000 rows of one integer count 24 bytes each: far over 10,000.
+    // 100,000 rows of one integer count 88 bytes each (what they take in memory): far over
+    // 10,000.
     let err = bounded(
         "a result over its limit",
         db.query(counting(100_000).max_result_bytes(10_000)),
@@ -56,13 +57,13 @@ pub async fn rows_past_the_byte_limit_fail_as_they_stream<H: Harness>(h: &H) {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ResultTooLarge, "{err}");
     assert!(err.to_string().contains("10000 bytes"), "{err}");
-    // 100 rows come to 2,400 bytes, under the limit.
+    // 100 rows come to 8,800 bytes, under the limit.
     let fits = db
         .query(counting(100).max_result_bytes(10_000))
         .await
         .unwrap();
     assert_eq!(fits.rows.len(), 100);
-    assert_eq!(fits.approx_bytes(), 2_400);
+    assert_eq!(fits.approx_bytes(), 8_800);
     let mut conn = db.connection().await.unwrap();
     let err = conn
         .query(counting(100_000).max_result_bytes(10_000))

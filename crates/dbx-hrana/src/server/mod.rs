@@ -41,8 +41,8 @@ pub struct Limits {
     ///
     /// Default: 64 KiB.
     pub max_sql_bytes: usize,
-    /// Bytes of row data one statement may return, and one batch or cursor in all (text and
-    /// blobs by length, other values as 8). Beyond, the statement fails with
+    /// Bytes of row data one statement may return, and one batch or cursor in all, counted as
+    /// the rows take memory ([`dbx_core::row_bytes`]). Beyond, the statement fails with
     /// `RESPONSE_TOO_LARGE`, and a cursor ends with that error.
     ///
     /// Default: 10 MiB.

@@ -45,8 +45,9 @@ pub struct ServerConfig {
     ///
     /// Default: 10485760 (10 MiB).
     pub max_body_bytes: usize,
-    /// Bytes of row data one answer may carry (text and blobs by length, other values as
-    /// 8): a REST statement, script or page of rows, or a Hrana statement, batch or cursor.
+    /// Bytes of row data one answer may carry, counted as the rows take memory (56 a row, 32
+    /// a value, text and blobs by length plus 16): a REST statement, script or page of rows,
+    /// or a Hrana statement, batch or cursor.
     /// Beyond, the request fails and says so.
     ///
     /// Default: 10485760 (10 MiB).
