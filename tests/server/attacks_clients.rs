@@ -13,13 +13,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::support::{Backend, Db, describe};
-use crate::{Served, http_as, token};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::{HranaSocket as Socket, Served, hrana_socket, http_as, token};
 
 /// How long a family may take to see the server do what it must; far above what it needs.
 const LIVENESS: Duration = Duration::from_secs(20);
@@ -136,21 +132,9 @@ impl Target {
     }
 
     async fn socket(&self, namespace: &str, origin: Option<&str>) -> Result<Socket, String> {
-        let mut request = self
-            .url("")
-            .replace("http://", "ws://")
-            .into_client_request()
-            .unwrap();
-        let headers = request.headers_mut();
-        headers.insert("Sec-WebSocket-Protocol", "hrana3".parse().unwrap());
-        headers.insert("x-namespace", namespace.parse().unwrap());
-        if let Some(origin) = origin {
-            headers.insert("Origin", origin.parse().unwrap());
-        }
-        tokio_tungstenite::connect_async(request)
-            .await
-            .map(|(socket, _)| socket)
-            .map_err(|e| e.to_string())
+        let mut headers = vec![("x-namespace", namespace)];
+        headers.extend(origin.map(|origin| ("Origin", origin)));
+        hrana_socket(&self.url(""), &headers).await
     }
 
     /// A token for acme signed here, to choose its expiry.
@@ -645,18 +629,8 @@ async fn web_pages_cannot_drive(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     let (status, body) = pipeline(&base, "default", None, None, read, &[]).await;
     assert_eq!(status, 200, "{body}");
-    let mut request = base
-        .replace("http://", "ws://")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "hrana3".parse().unwrap());
-    request
-        .headers_mut()
-        .insert("Origin", evil.parse().unwrap());
     assert!(
-        tokio_tungstenite::connect_async(request).await.is_err(),
+        hrana_socket(&base, &[("Origin", evil)]).await.is_err(),
         "a WebSocket from a foreign page was accepted"
     );
 }

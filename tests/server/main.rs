@@ -103,6 +103,32 @@ pub(crate) fn token(db: &Db, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// A Hrana WebSocket client's socket.
+pub(crate) type HranaSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket to the server at `base` (`http://...`) with the `hrana3` subprotocol and
+/// `headers`; the handshake's error as text when the server refuses it.
+pub(crate) async fn hrana_socket(
+    base: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<HranaSocket, String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = base
+        .replace("http://", "ws://")
+        .into_client_request()
+        .unwrap();
+    let all = request.headers_mut();
+    all.insert("Sec-WebSocket-Protocol", "hrana3".parse().unwrap());
+    for (name, value) in headers {
+        all.insert(*name, value.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
+        .map_err(|e| e.to_string())
+}
+
 /// One HTTP request; returns the status and the body (JSON when it parses, else a string).
 pub(crate) async fn http(method: &str, url: &str, body: Option<Json>) -> (u16, Json) {
     http_as(method, url, None, body).await
