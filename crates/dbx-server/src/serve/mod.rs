@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod changes;
 mod error;
+mod memory;
 mod metrics;
 mod model;
 mod openapi;
@@ -302,6 +303,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     print_urls(addr, kind);
+    memory::spawn_trimmer();
 
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
     let limits = app.hrana.config().listen;
