@@ -181,10 +181,6 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
-    libsql_client_over_http: "client-http.test.mjs", Config::default();
-    libsql_client_over_websocket: "client-ws.test.mjs", Config::default();
-    hrana_client_over_websocket_protobuf: "hrana-ws.test.mjs", Config::default();
     hrana_client_over_websocket_json: "hrana-ws.test.mjs", protobuf_off();
-    hrana_client_over_http_protobuf: "hrana-http.test.mjs", Config::default();
     hrana_client_over_http_json: "hrana-http-json.test.mjs", protobuf_off();
 }

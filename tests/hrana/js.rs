@@ -1,4 +1,6 @@
-//! The npm clients (installed by `cargo xtask test` into tests/js) against a dbx server.
+//! The npm clients (installed by `cargo xtask test` into tests/js) against a bare Hrana
+//! server, for the settings `dbx serve` does not expose (protobuf off) and for tokens. The
+//! same suites run through `dbx serve` on every backend in tests/server/npm_clients.rs.
 
 use dbx_hrana::Config;
 use dbx_tests::node::run_node_test;
@@ -6,10 +8,6 @@ use dbx_tests::node::run_node_test;
 use crate::libsql_client::{Running, start_with};
 
 /// Runs one `node --test` file against a fresh server and fails with node's report.
-async fn run_node(file: &str) {
-    run_node_with(file, Config::default()).await;
-}
-
 async fn run_node_with(file: &str, config: Config) {
     run_node_on(file, start_with(config).await, "sqlite").await;
 }
@@ -38,22 +36,6 @@ async fn run_node_env(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn libsql_client_over_http() {
-    run_node("client-http.test.mjs").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn libsql_client_over_websocket() {
-    run_node("client-ws.test.mjs").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hrana_client_v3_over_websocket_protobuf() {
-    // The client offers hrana3-protobuf first, and dbx prefers it.
-    run_node("hrana-ws.test.mjs").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hrana_client_v3_over_websocket_json() {
     run_node_with(
         "hrana-ws.test.mjs",
@@ -63,11 +45,6 @@ async fn hrana_client_v3_over_websocket_json() {
         },
     )
     .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hrana_client_v3_over_http_protobuf() {
-    run_node("hrana-http.test.mjs").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

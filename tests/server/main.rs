@@ -12,6 +12,8 @@ mod auth;
 mod changes;
 mod cli;
 mod damaged;
+mod libsql_crate;
+mod npm_clients;
 mod openapi;
 mod outage;
 mod routes;

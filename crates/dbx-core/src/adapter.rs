@@ -192,13 +192,10 @@ pub trait Connection: Send + fmt::Debug {
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>>;
 
     /// Prepares `sql` without running it and says what it takes and returns.
-    async fn describe(&mut self, sql: &str) -> Result<Description> {
-        let _ = sql;
-        Err(Error::Unsupported {
-            backend: self.kind(),
-            what: "describing a statement without running it".to_owned(),
-        })
-    }
+    ///
+    /// Required, with no default body: a wrapper (a counting or tracing layer) that forgot
+    /// to forward it would otherwise answer "unsupported" for a backend that supports it.
+    async fn describe(&mut self, sql: &str) -> Result<Description>;
 }
 
 /// An open transaction. Dropping it without [`commit`](Transaction::commit) rolls it back.

@@ -1,9 +1,13 @@
 //! [`LibsqlConnection`]: a dedicated session, one Hrana stream on the primary.
 
+use dbx_core::sql::Dialect;
 use dbx_core::txn::{
     SavepointGuard, SqlTransaction, TxConnection, run_atomically, run_in_savepoint,
 };
-use dbx_core::{AdapterKind, Connection, Result, ResultSet, Statement, Transaction, async_trait};
+use dbx_core::{
+    AdapterKind, Column, Connection, Description, Result, ResultSet, Statement, Transaction,
+    async_trait,
+};
 
 use crate::exec::RemoteConn;
 
@@ -76,6 +80,31 @@ impl Connection for LibsqlConnection {
 
     fn set_read_only(&mut self, read_only: bool) {
         self.read_only = read_only;
+    }
+
+    async fn describe(&mut self, sql: &str) -> Result<Description> {
+        self.settle().await?;
+        // Placeholders are rewritten to SQLite's own, as `query` does, so that the server
+        // describes the statement that would run.
+        let (native, params) = dbx_core::sql::describe_placeholders(sql, Dialect::Sqlite)?;
+        let prepared = self
+            .conn
+            .conn
+            .prepare(&native)
+            .await
+            .map_err(crate::error::map_err)?;
+        let columns = prepared
+            .columns()
+            .iter()
+            .map(|c| Column::new(c.name(), c.decl_type().map(str::to_owned)))
+            .collect();
+        Ok(Description {
+            params,
+            columns,
+            is_explain: dbx_core::sql::leading_keyword(sql, Dialect::Sqlite).as_deref()
+                == Some("EXPLAIN"),
+            is_readonly: dbx_core::sql::is_read_only(sql, Dialect::Sqlite),
+        })
     }
 
     async fn transaction(&mut self) -> Result<Box<dyn Transaction + '_>> {

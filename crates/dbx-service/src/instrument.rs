@@ -95,6 +95,10 @@ impl Connection for CountedConn {
         counted(&self.counters, self.inner.query(stmt).await)
     }
 
+    async fn execute(&mut self, stmt: Statement) -> Result<ExecResult> {
+        counted(&self.counters, self.inner.execute(stmt).await)
+    }
+
     async fn batch(&mut self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {
         counted(&self.counters, self.inner.batch(stmts).await)
     }
@@ -128,6 +132,10 @@ struct CountedTx<'a> {
 impl Transaction for CountedTx<'_> {
     async fn query(&mut self, stmt: Statement) -> Result<ResultSet> {
         counted(&self.counters, self.inner.query(stmt).await)
+    }
+
+    async fn execute(&mut self, stmt: Statement) -> Result<ExecResult> {
+        counted(&self.counters, self.inner.execute(stmt).await)
     }
 
     async fn savepoint(&mut self) -> Result<Box<dyn Transaction + '_>> {
