@@ -157,17 +157,22 @@ async fn an_abandoned_runaway_statement_stops_and_frees_its_reader() {
 async fn closing_stops_running_statements_and_waits_for_none() {
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(open(&dir, "a.db", 2).await);
-    let (begun_tx, begun_rx) = tokio::sync::oneshot::channel();
-    let writer = db.clone();
-    let on_writer = tokio::spawn(async move {
-        let mut session = writer.connection().await?;
-        session.execute("BEGIN".into()).await?;
-        let _ = begun_tx.send(());
-        session.query(ENDLESS.into()).await
-    });
+    // One session in a transaction on the writer, one in a deferred transaction on a
+    // connection of its own, and one pooled read.
+    let mut sessions = Vec::new();
+    for begin in ["BEGIN IMMEDIATE", "BEGIN"] {
+        let (begun_tx, begun_rx) = tokio::sync::oneshot::channel();
+        let db = db.clone();
+        sessions.push(tokio::spawn(async move {
+            let mut session = db.connection().await?;
+            session.execute(begin.into()).await?;
+            let _ = begun_tx.send(());
+            session.query(ENDLESS.into()).await
+        }));
+        begun_rx.await.unwrap();
+    }
     let reader = db.clone();
     let on_reader = tokio::spawn(async move { reader.query(ENDLESS.into()).await });
-    begun_rx.await.unwrap();
     // The reader's statement is running once a reader counts as in use beside the one the
     // health check itself takes.
     bounded("the read starting", async {
@@ -176,7 +181,7 @@ async fn closing_stops_running_statements_and_waits_for_none() {
         }
     })
     .await;
-    let running = [on_writer, on_reader];
+    let running = sessions.into_iter().chain([on_reader]);
     bounded("closing under runaway statements", db.close()).await;
     for task in running {
         let err = bounded("a stopped statement", task)

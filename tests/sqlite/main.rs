@@ -1,6 +1,7 @@
 //! The conformance suite and SQLite-specific tests, against file databases in a temp dir.
 
 mod classifier;
+mod deferred;
 mod guards;
 mod specific;
 

@@ -29,6 +29,7 @@ async fn open_sqlite(
         .foreign_keys(config.foreign_keys)
         .busy_timeout(config.busy_timeout)
         .max_readers(config.max_readers)
+        .max_session_transactions(config.max_session_transactions)
         .allow_attach(config.allow_attach)
         .max_value_bytes(config.max_value_bytes);
     let root = SqliteAdapter::open(SqliteOptions {

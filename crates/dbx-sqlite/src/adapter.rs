@@ -14,7 +14,7 @@ use crate::exec::{self, Prepared, ReadOutcome};
 use crate::introspect;
 use crate::open::{Conn, open};
 use crate::options::SqliteOptions;
-use crate::pool::{Pinned, Readers, Writer, blocking};
+use crate::pool::{Deferred, Pinned, Readers, Writer, blocking};
 use crate::session::SqliteConnection;
 use crate::transaction::SqliteTransaction;
 use crate::watch::Watch;
@@ -156,6 +156,21 @@ impl Inner {
             (Some(readers), true) => Ok(Pinned::Reader(readers.lease().await?)),
             _ => Ok(Pinned::Writer(self.writer.lease(true).await?)),
         }
+    }
+
+    /// A pooled connection for a session's deferred transaction, which takes the write
+    /// lock only when it first writes; `None` for an in-memory database, whose one
+    /// connection is the writer.
+    pub(crate) async fn pin_deferred(&self) -> Result<Option<Pinned>> {
+        self.check_open()?;
+        let Some(readers) = &self.readers else {
+            return Ok(None);
+        };
+        let reader = readers.lease().await?;
+        Ok(Some(Pinned::Deferred(Deferred::new(
+            reader,
+            self.writer.clone(),
+        ))))
     }
 
     /// Runs a read-only helper (introspection, health) on a reader, or on the writer for an

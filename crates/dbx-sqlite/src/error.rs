@@ -85,6 +85,19 @@ fn classify_message(message: &str) -> ErrorKind {
 /// Converts a rusqlite error into a dbx error.
 pub(crate) fn map_err(err: rusqlite::Error) -> Error {
     match err {
+        rusqlite::Error::SqliteFailure(code, _)
+            if code.extended_code == ffi::SQLITE_BUSY_SNAPSHOT =>
+        {
+            Error::from_database(
+                ErrorKind::Busy,
+                AdapterKind::Sqlite,
+                "SQLITE_BUSY_SNAPSHOT",
+                "another write committed after this transaction first read, so its snapshot \
+                 is stale and it cannot write: roll back and run the transaction again, or \
+                 open it with BEGIN IMMEDIATE so that it takes the write lock before it reads"
+                    .to_owned(),
+            )
+        }
         rusqlite::Error::SqliteFailure(code, message) => {
             let message = message.unwrap_or_else(|| code.to_string());
             let kind = kind_of(code.extended_code, &message);

@@ -103,6 +103,14 @@ pub struct SqliteOptions {
     ///
     /// Default: 4.
     pub max_readers: usize,
+    /// Sessions that may be inside a transaction of their own at once (`BEGIN` from a
+    /// Hrana stream or a dedicated [`Connection`](dbx_core::Connection)). Each holds a
+    /// connection of its own beside the readers, so that open transactions never take the
+    /// connections pooled reads run on. A session past the limit waits up to the busy
+    /// timeout for one to end, then fails with `busy`.
+    ///
+    /// Default: 16.
+    pub max_session_transactions: usize,
     /// Prepared statements kept per connection.
     ///
     /// Default: 128.
@@ -134,6 +142,7 @@ impl Default for SqliteOptions {
             foreign_keys: true,
             busy_timeout: Duration::from_secs(5),
             max_readers: 4,
+            max_session_transactions: 16,
             statement_cache_capacity: 128,
             allow_attach: false,
             max_value_bytes: 64 * 1024 * 1024,
@@ -158,6 +167,13 @@ impl SqliteOptions {
     /// Whether these options name an in-memory database.
     pub fn is_memory(&self) -> bool {
         self.path.as_os_str() == ":memory:"
+    }
+
+    /// Sets [`max_session_transactions`](Self::max_session_transactions).
+    #[must_use]
+    pub fn max_session_transactions(mut self, n: usize) -> Self {
+        self.max_session_transactions = n;
+        self
     }
 
     /// Sets [`max_readers`](Self::max_readers).

@@ -1,11 +1,15 @@
 //! [`SqliteConnection`]: a dedicated session for callers that run `BEGIN`/`COMMIT` themselves.
 //!
 //! Outside a transaction a session behaves like the adapter: reads go to readers, writes to
-//! the writer. When one of its statements opens a transaction (`BEGIN`, `SAVEPOINT`), the
-//! session pins the writer and keeps it until SQLite reports autocommit again, including
-//! after an implicit rollback. Other writers wait on the lock meanwhile, so a session that
-//! sits in a transaction holds up every writer of the database; protocol servers expire
-//! idle streams for that reason.
+//! the writer. A deferred `BEGIN` (or a first `SAVEPOINT`) pins a connection of its own that
+//! takes the write lock only at the transaction's first write ([`Deferred`]), so sessions
+//! that read hold up nobody, as with SQLite's own deferred transactions. `BEGIN IMMEDIATE`
+//! and `BEGIN EXCLUSIVE` pin the writer at once. Either way the pin lasts until SQLite
+//! reports autocommit again, including after an implicit rollback. A session holding the
+//! write lock holds up every writer of the database; protocol servers expire idle streams
+//! for that reason.
+//!
+//! [`Deferred`]: crate::pool::Deferred
 //!
 //! A read-only session pins a reader instead, so its transactions are read transactions
 //! (`BEGIN IMMEDIATE` and `BEGIN EXCLUSIVE` fail there, as the reader cannot write) and it
@@ -71,6 +75,20 @@ impl SqliteConnection {
     }
 }
 
+/// Whether the statement opens a transaction that takes no lock until it writes: `BEGIN`
+/// or `BEGIN DEFERRED`, or a `SAVEPOINT` outside any transaction (the caller knows it is
+/// outside one).
+fn opens_deferred(p: &Prepared) -> bool {
+    let sql = p.sql();
+    match p.shape.keyword() {
+        Some("BEGIN") => ["IMMEDIATE", "EXCLUSIVE"]
+            .iter()
+            .all(|word| !dbx_core::sql::has_bare_word(sql, Dialect::Sqlite, word)),
+        Some("SAVEPOINT") => true,
+        _ => false,
+    }
+}
+
 #[async_trait]
 impl Connection for SqliteConnection {
     fn kind(&self) -> AdapterKind {
@@ -88,11 +106,17 @@ impl Connection for SqliteConnection {
         if self.pinned.is_none() && !controls && !may_leave_state && !self.sticky {
             return self.db.run_autocommit(p, self.read_only).await;
         }
+        if self.pinned.is_none() && !self.read_only && opens_deferred(&p) {
+            self.pinned = self.db.pin_deferred().await?;
+        }
         let pinned = self.pin().await?;
+        pinned.ready_for(&p.shape).await?;
         let result = pinned.run(move |c| exec::run(c, &p)).await;
-        // The authorizer saw whether it did leave some: then the writer is kept.
-        if let Pinned::Writer(lease) = pinned {
-            self.sticky |= lease.has_session_state();
+        // The authorizer saw whether it did leave some: then the connection is kept.
+        match pinned {
+            Pinned::Writer(lease) => self.sticky |= lease.has_session_state(),
+            Pinned::Deferred(deferred) => self.sticky |= deferred.has_session_state(),
+            Pinned::Reader(_) => {}
         }
         self.unpin_if_idle();
         result
@@ -106,6 +130,9 @@ impl Connection for SqliteConnection {
             .map(|s| self.prepare(s))
             .collect::<Result<Vec<_>>>()?;
         if let Some(pinned) = &self.pinned {
+            for stmt in &stmts {
+                pinned.ready_for(&stmt.shape).await?;
+            }
             return pinned.run(move |c| exec::run_in_savepoint(c, &stmts)).await;
         }
         if !self.read_only {

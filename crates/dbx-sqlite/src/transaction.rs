@@ -132,7 +132,9 @@ impl Transaction for SqliteTransaction<'_> {
             )));
         }
         let p = Prepared::with_shape(shape, stmt.params, stmt.limits)?;
-        self.lease()?.run(move |c| exec::run(c, &p)).await
+        let pinned = self.lease()?;
+        pinned.ready_for(&p.shape).await?;
+        pinned.run(move |c| exec::run(c, &p)).await
     }
 
     async fn savepoint(&mut self) -> Result<Box<dyn Transaction + '_>> {

@@ -67,6 +67,8 @@ macro_rules! conformance_tests {
                 session_transaction_api,
                 session_batch_is_atomic,
                 a_failed_statement_leaves_the_transaction_open,
+                describe_reports_columns_parameters_and_kind,
+                two_sessions_both_in_a_transaction,
             }
             tenants {
                 create_list_delete,
@@ -108,4 +110,62 @@ macro_rules! conformance_tests {
             }
         )*
     };
+}
+
+#[cfg(test)]
+mod listed {
+    /// A body that no `conformance_tests!` entry names compiles and never runs: every
+    /// `pub async fn` of the body modules must be listed, under its own module.
+    #[test]
+    fn every_body_is_listed_in_the_macro() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/conformance");
+        let listing = std::fs::read_to_string(dir.join("mod.rs")).unwrap();
+        let mut missing = Vec::new();
+        let mut bodies = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let module = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            if module == "mod" {
+                continue;
+            }
+            let listed = listed_in(&listing, &module);
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines() {
+                let Some(rest) = line.strip_prefix("pub async fn ") else {
+                    continue;
+                };
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                bodies += 1;
+                if !listed.contains(&name) {
+                    missing.push(format!("{module}::{name}"));
+                }
+            }
+        }
+        assert!(
+            bodies > 50,
+            "found only {bodies} bodies: is the scan still right?"
+        );
+        assert!(
+            missing.is_empty(),
+            "conformance bodies that no backend runs; list them in conformance_tests!: {missing:?}"
+        );
+    }
+
+    /// The names listed in the macro under `module { ... }`.
+    fn listed_in(listing: &str, module: &str) -> Vec<String> {
+        let open = format!("            {module} {{");
+        let Some(start) = listing.find(&open) else {
+            return Vec::new();
+        };
+        let block = &listing[start + open.len()..];
+        let block = &block[..block.find('}').unwrap_or(block.len())];
+        block
+            .split(',')
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect()
+    }
 }

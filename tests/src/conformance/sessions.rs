@@ -119,3 +119,71 @@ pub async fn a_failed_statement_leaves_the_transaction_open<H: Harness>(h: &H) {
     assert!(conn.is_autocommit());
     assert!(names(&*db).await.is_empty());
 }
+
+pub async fn describe_reports_columns_parameters_and_kind<H: Harness>(h: &H) {
+    let db = items(h).await;
+    let mut conn = db.connection().await.unwrap();
+    let d = conn
+        .describe("SELECT id, name FROM items WHERE name = :name AND id > ?")
+        .await
+        .unwrap();
+    let columns: Vec<&str> = d.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(columns, ["id", "name"]);
+    assert_eq!(d.params.len(), 2, "{d:?}");
+    assert_eq!(d.params[0].as_deref(), Some(":name"), "{d:?}");
+    assert!(d.is_readonly && !d.is_explain, "{d:?}");
+    let d = conn.describe("DELETE FROM items").await.unwrap();
+    assert!(!d.is_readonly && d.columns.is_empty(), "{d:?}");
+    let err = conn.describe("SELECT nope FROM items").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UndefinedColumn, "{err}");
+}
+
+/// Two sessions both in a transaction, as SQLite and sqld allow: a `BEGIN` takes no lock,
+/// so the first session's open transaction must not keep the second from writing.
+pub async fn two_sessions_both_in_a_transaction<H: Harness>(h: &H) {
+    let db = items(h).await;
+    db.execute(insert("before")).await.unwrap();
+    let mut first = db.connection().await.unwrap();
+    let mut second = db.connection().await.unwrap();
+    first.execute("BEGIN".into()).await.unwrap();
+    let count = "SELECT COUNT(*) FROM items";
+    assert_eq!(
+        first
+            .query(count.into())
+            .await
+            .unwrap()
+            .scalar::<i64>()
+            .unwrap(),
+        1
+    );
+    second.execute("BEGIN".into()).await.unwrap();
+    second.execute(insert("second")).await.unwrap();
+    // Each sees its own snapshot: the first not the second's uncommitted row.
+    assert_eq!(
+        first
+            .query(count.into())
+            .await
+            .unwrap()
+            .scalar::<i64>()
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        second
+            .query(count.into())
+            .await
+            .unwrap()
+            .scalar::<i64>()
+            .unwrap(),
+        2
+    );
+    second.execute("COMMIT".into()).await.unwrap();
+    first.execute("COMMIT".into()).await.unwrap();
+    assert_eq!(names(&*db).await, ["before", "second"]);
+    // A read transaction never holds up a writer of the pool either.
+    first.execute("BEGIN".into()).await.unwrap();
+    first.query(count.into()).await.unwrap();
+    db.execute(insert("pooled")).await.unwrap();
+    first.execute("ROLLBACK".into()).await.unwrap();
+    assert_eq!(names(&*db).await, ["before", "pooled", "second"]);
+}

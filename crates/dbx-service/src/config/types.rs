@@ -102,6 +102,11 @@ pub struct SqliteAdapterConfig {
     ///
     /// Default: 4.
     pub max_readers: usize,
+    /// Sessions (Hrana streams) that may be inside a transaction at once per database, each
+    /// on a connection of its own; one past the limit waits `busy-timeout`, then fails busy.
+    ///
+    /// Default: 16.
+    pub max_session_transactions: usize,
     /// Let SQL attach other database files (`ATTACH`) and write copies (`VACUUM INTO`).
     /// Off, a tenant's SQL cannot reach any file but its own.
     ///
@@ -130,6 +135,7 @@ impl Default for SqliteAdapterConfig {
             foreign_keys: options.foreign_keys,
             busy_timeout: options.busy_timeout,
             max_readers: options.max_readers,
+            max_session_transactions: options.max_session_transactions,
             allow_attach: options.allow_attach,
             max_value_bytes: options.max_value_bytes,
             cache: TenantCacheConfig::default(),

@@ -1,5 +1,8 @@
 //! Read connections, opened on first need and kept for reuse: one per call, or one held by
-//! a read-only session for its read transaction ([`ReaderLease`]).
+//! a session for its transaction ([`ReaderLease`]): a read-only session's read transaction,
+//! or a deferred transaction until it writes (see [`Deferred`](super::Deferred)). Held ones
+//! count against a budget of their own, so that sessions sitting in transactions never
+//! starve pooled reads.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +20,8 @@ use crate::watch::{Abandon, Watch};
 pub(crate) struct Readers {
     idle: Mutex<Vec<Conn>>,
     permits: Arc<Semaphore>,
+    /// Connections held by sessions for their transactions.
+    session_permits: Arc<Semaphore>,
     max: usize,
     in_use: AtomicUsize,
     closed: AtomicBool,
@@ -31,6 +36,7 @@ impl Readers {
         Self {
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(max)),
+            session_permits: Arc::new(Semaphore::new(options.max_session_transactions.max(1))),
             max,
             in_use: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
@@ -46,9 +52,33 @@ impl Readers {
             .acquire_owned()
             .await
             .map_err(|_| closed())?;
+        self.check_open()?;
+        Ok(permit)
+    }
+
+    fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(closed());
         }
+        Ok(())
+    }
+
+    /// A place for one more session transaction, waiting up to the busy timeout.
+    async fn session_permit(&self) -> Result<OwnedSemaphorePermit> {
+        self.check_open()?;
+        let wait = self.options.busy_timeout;
+        let max = self.options.max_session_transactions.max(1);
+        let permit = tokio::time::timeout(wait, self.session_permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                dbx_core::Error::Busy(format!(
+                    "waited {wait:?} for one of the {max} sessions in a transaction on {} \
+                         to end: commit or roll back sooner, or raise max-session-transactions",
+                    self.options.path.display()
+                ))
+            })?
+            .map_err(|_| closed())?;
+        self.check_open()?;
         Ok(permit)
     }
 
@@ -101,10 +131,9 @@ impl Readers {
         outcome?
     }
 
-    /// A read connection held until the lease is dropped, for a read-only session's read
-    /// transaction.
+    /// A connection held until the lease is dropped, for a session's transaction.
     pub(crate) async fn lease(self: &Arc<Self>) -> Result<ReaderLease> {
-        let permit = self.permit().await?;
+        let permit = self.session_permit().await?;
         let (reused, watch) = self.take_idle();
         let conn = match reused {
             Some(conn) => conn,
@@ -131,6 +160,7 @@ impl Readers {
         let idle = std::mem::take(&mut *lock(&self.idle));
         let _ = blocking(move || drop(idle)).await;
         self.permits.close();
+        self.session_permits.close();
     }
 
     pub(crate) fn status(&self) -> PoolStatus {
@@ -142,7 +172,7 @@ impl Readers {
     }
 }
 
-/// One read connection held by a read-only session for its read transaction. Dropped, it
+/// One connection held by a session for its transaction. Dropped, it
 /// goes back to the pool if it is outside a transaction and clean, and is closed otherwise
 /// (closing ends its transaction).
 #[derive(Debug)]
@@ -188,6 +218,15 @@ impl ReaderLease {
     /// Queues SQL to run before the next statement on this connection.
     pub(crate) fn queue_cleanup(&self, sql: String) {
         lock(&self.pending).push(sql);
+    }
+
+    /// Whether a statement left state on the connection (a temporary table, a pragma
+    /// setting).
+    pub(crate) fn has_session_state(&self) -> bool {
+        self.slot
+            .try_lock()
+            .map(|c| c.as_ref().is_some_and(|c| c.watch.has_session_state()))
+            .unwrap_or(false)
     }
 
     /// Whether the connection is outside any transaction.

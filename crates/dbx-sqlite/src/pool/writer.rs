@@ -175,6 +175,19 @@ impl Lease {
         out?
     }
 
+    /// Runs the writer connection's queued cleanup, and rolls back a transaction left open
+    /// on it, when there is any, so that it holds none of SQLite's file locks while this
+    /// lease is held for writes made on another connection.
+    pub(crate) async fn settle(&self) -> Result<()> {
+        let idle = lock(&self.writer.pending).is_empty()
+            && !self.writer.reset.load(Ordering::Acquire)
+            && self.is_autocommit();
+        if idle {
+            return Ok(());
+        }
+        self.run(|_| Ok(())).await
+    }
+
     /// Whether the writer connection is outside any transaction.
     pub(crate) fn is_autocommit(&self) -> bool {
         lock(&self.writer.conn)
