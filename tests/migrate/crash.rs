@@ -32,7 +32,7 @@ fn pause(backend: Backend, millis: u32) -> String {
 /// Each tenant's state: migrations recorded, dirty ones, rows of migration 2, whether
 /// migration 3's table exists.
 async fn state(db: &Db, id: &TenantId) -> (i64, i64, i64, bool) {
-    let tenant = db.service.tenant(None, id).await.unwrap();
+    let tenant = db.service.tenant(id, None).await.unwrap();
     let scalar = |sql: &'static str| {
         let tenant = tenant.clone();
         async move {
@@ -147,7 +147,7 @@ async fn killed_mid_fan_out(backend: Backend) {
             };
             let adapter = db
                 .service
-                .tenant(None, &TenantId::new(id).unwrap())
+                .tenant(&TenantId::new(id).unwrap(), None)
                 .await
                 .unwrap();
             let mut resolve = vec!["migrate", "resolve", version, "--tenant", id];

@@ -24,7 +24,7 @@ async fn two_hundred_sqlite_tenants_with_one_failure_and_resume() {
         db.service.create_tenant(id, None).await.unwrap();
     }
     // Tenant t057 already has a `tags` table, so migration 2 fails there.
-    let broken = db.service.tenant(None, &ids[57]).await.unwrap();
+    let broken = db.service.tenant(&ids[57], None).await.unwrap();
     broken
         .execute("CREATE TABLE tags (legacy TEXT)".into())
         .await
@@ -55,7 +55,7 @@ async fn two_hundred_sqlite_tenants_with_one_failure_and_resume() {
 
     // Each finished tenant has both migrations; the broken one kept migration 1 only.
     for i in [0, 56, 58, 199] {
-        let t = db.service.tenant(None, &ids[i]).await.unwrap();
+        let t = db.service.tenant(&ids[i], None).await.unwrap();
         let n = t
             .query("SELECT COUNT(*) FROM _dbx_migrations".into())
             .await
@@ -106,7 +106,7 @@ async fn fail_fast_stops_starting_tenants() {
     for id in &ids {
         db.service.create_tenant(id, None).await.unwrap();
     }
-    let first = db.service.tenant(None, &ids[0]).await.unwrap();
+    let first = db.service.tenant(&ids[0], None).await.unwrap();
     first
         .execute("CREATE TABLE items (legacy TEXT)".into())
         .await
@@ -145,7 +145,7 @@ async fn one_tenant_is_migrated_alone() {
     assert_eq!(report["steps"].as_array().unwrap().len(), 1, "{report}");
     let acme = db
         .service
-        .tenant(None, &TenantId::new("acme").unwrap())
+        .tenant(&TenantId::new("acme").unwrap(), None)
         .await
         .unwrap();
     assert!(

@@ -271,3 +271,41 @@ async fn serve_takes_its_settings_from_the_server_table() {
         "{stderr}"
     );
 }
+
+/// `dbx config schema | head -c 100`, `dbx migrate status --json | head`: when the reader
+/// goes away first, dbx ends quietly, as Unix tools do, instead of panicking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_the_command_quietly() {
+    use std::io::Read as _;
+    use std::os::unix::process::ExitStatusExt as _;
+    let db = Db::new(Backend::Sqlite).await;
+    for i in 0..40 {
+        db.write(&format!("{i:03}_step.up.sql"), "SELECT 1;");
+    }
+    for args in [
+        vec!["config", "schema"],
+        vec!["migrate", "status", "--json"],
+    ] {
+        let mut child = db
+            .cli(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader closes its end before dbx writes anything.
+        drop(child.stdout.take());
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            status.success() || status.signal() == Some(13),
+            "{args:?} ended with {status}: {stderr}"
+        );
+    }
+}

@@ -96,7 +96,7 @@ async fn a_damaged_or_deleted_tenant_file_is_reported_and_the_others_carry_on() 
     }
     let (status, body) = rows(base, "gone").await;
     assert_eq!(status, 404, "{body}");
-    assert!(message(&body).contains("no such tenant"), "{body}");
+    assert!(message(&body).contains("there is no tenant"), "{body}");
 
     // An open tenant whose file is deleted is closed at its next request, not written to.
     assert_eq!(rows(base, "deleted_open").await.0, 200);

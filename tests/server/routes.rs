@@ -28,7 +28,7 @@ async fn every_route(backend: Backend) {
     let (status, again) = http("POST", &tenants, Some(json!({"id": "acme"}))).await;
     assert_eq!(
         (status, &again["error"]["kind"]),
-        (409, &json!("conflict")),
+        (409, &json!("tenant_exists")),
         "{again}"
     );
     let (status, bad) = http("POST", &tenants, Some(json!({"id": "Bad.Id"}))).await;
@@ -384,7 +384,7 @@ async fn naming_a_tenant_never_creates_it() {
     .await;
     assert_eq!(
         (status, &body["error"]["kind"]),
-        (404, &json!("invalid_tenant")),
+        (404, &json!("no_such_tenant")),
         "{body}"
     );
     let (status, body) = http(

@@ -194,7 +194,7 @@ fn server_variables_add_or_complete_adapters() {
         ("MYSQL_HOST", "my.internal"),
         ("DB_POOL_MAX", "40"),
         ("DB_POOL_MIN", "2"),
-        ("DB_IDLE_TIMEOUT", "30"),
+        ("DB_IDLE_TIMEOUT", "30000"),
     ];
     let config = config::load(None, &env(&vars), &Overrides::default()).unwrap();
     assert_eq!(config.default_kind(), Some(AdapterKind::Postgres));

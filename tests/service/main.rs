@@ -2,6 +2,7 @@
 
 mod config;
 mod deploy;
+mod sources;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -141,13 +142,13 @@ async fn root_tenants_and_lifecycle() {
         service.list_tenants(None).await.unwrap(),
         [id("acme"), id("globex")]
     );
-    let acme = service.tenant(None, &id("acme")).await.unwrap();
+    let acme = service.tenant(&id("acme"), None).await.unwrap();
     acme.execute("CREATE TABLE only_acme (x INTEGER)".into())
         .await
         .unwrap();
     assert!(
         service
-            .tenant(None, &id("globex"))
+            .tenant(&id("globex"), None)
             .await
             .unwrap()
             .tables()
@@ -170,7 +171,7 @@ async fn fifty_concurrent_first_accesses_create_a_tenant_once() {
         let service = service.clone();
         tasks.spawn(async move {
             let db = service
-                .tenant(None, &TenantId::new("newcomer").unwrap())
+                .tenant(&TenantId::new("newcomer").unwrap(), None)
                 .await
                 .unwrap();
             db.query("SELECT 1".into()).await.unwrap();
@@ -187,8 +188,9 @@ async fn fifty_concurrent_first_accesses_create_a_tenant_once() {
 async fn auto_creation_can_be_turned_off() {
     let dir = tempfile::tempdir().unwrap();
     let service = service_in(dir.path(), |c| c.auto_create_tenants = false).await;
-    let err = service.tenant(None, &id("stranger")).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidTenant, "{err}");
+    let err = service.tenant(&id("stranger"), None).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoSuchTenant, "{err}");
+    assert!(err.to_string().contains("create it first"), "{err}");
     assert!(service.list_tenants(None).await.unwrap().is_empty());
 }
 
@@ -214,8 +216,8 @@ async fn stats_count_queries_errors_and_cache_use() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    service.tenant(None, &id("a")).await.unwrap();
-    service.tenant(None, &id("a")).await.unwrap();
+    service.tenant(&id("a"), None).await.unwrap();
+    service.tenant(&id("a"), None).await.unwrap();
 
     let stats = service.stats();
     assert_eq!(stats.queries, 5);
@@ -241,13 +243,13 @@ async fn shutdown_closes_everything_and_later_use_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let service = service_in(dir.path(), |_| {}).await;
     let root = service.root(None).unwrap();
-    let tenant = service.tenant(None, &id("t1")).await.unwrap();
+    let tenant = service.tenant(&id("t1"), None).await.unwrap();
     service.shutdown().await;
     for err in [
         root.query("SELECT 1".into()).await.unwrap_err(),
         tenant.query("SELECT 1".into()).await.unwrap_err(),
         service.root(None).unwrap_err(),
-        service.tenant(None, &id("t1")).await.unwrap_err(),
+        service.tenant(&id("t1"), None).await.unwrap_err(),
     ] {
         assert!(matches!(err, Error::Closed(AdapterKind::Sqlite)), "{err}");
     }
@@ -280,7 +282,7 @@ async fn a_thousand_tenants_through_a_cache_of_a_hundred_keep_files_bounded() {
     .await;
     for n in 0..1000 {
         let tenant = id(&format!("t{n:04}"));
-        let db = service.tenant(None, &tenant).await.unwrap();
+        let db = service.tenant(&tenant, None).await.unwrap();
         db.execute("CREATE TABLE who (name TEXT)".into())
             .await
             .unwrap();
@@ -295,7 +297,7 @@ async fn a_thousand_tenants_through_a_cache_of_a_hundred_keep_files_bounded() {
     // Evicted tenants close when the cache's maintenance runs and their last user lets go; on a
     // loaded machine that can take a while, so wait (up to a generous deadline) for the count
     // to settle rather than for a fixed time.
-    service.tenant(None, &id("t0999")).await.unwrap();
+    service.tenant(&id("t0999"), None).await.unwrap();
     let count_databases = |files: &[String]| {
         files
             .iter()
@@ -308,7 +310,7 @@ async fn a_thousand_tenants_through_a_cache_of_a_hundred_keep_files_bounded() {
     while count_databases(&files) > 110 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         // moka applies evictions at its maintenance, which only cache activity brings about.
-        service.tenant(None, &id("t0999")).await.unwrap();
+        service.tenant(&id("t0999"), None).await.unwrap();
         files = open_files_under(&tenants_dir);
     }
     let databases = count_databases(&files);
@@ -325,7 +327,7 @@ async fn a_thousand_tenants_through_a_cache_of_a_hundred_keep_files_bounded() {
     for n in (0..1000).step_by(7) {
         let tenant = id(&format!("t{n:04}"));
         let name: String = service
-            .tenant(None, &tenant)
+            .tenant(&tenant, None)
             .await
             .unwrap()
             .query("SELECT name FROM who".into())
@@ -372,7 +374,7 @@ async fn a_libsql_adapter_serves_its_root_and_namespaced_tenants() {
     config.validate().unwrap();
     let service = DatabaseService::open(&config).await.unwrap();
     let acme = TenantId::new("acme").unwrap();
-    let tenant = service.tenant(None, &acme).await.unwrap();
+    let tenant = service.tenant(&acme, None).await.unwrap();
     tenant
         .execute("CREATE TABLE who (name TEXT)".into())
         .await

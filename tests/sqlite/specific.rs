@@ -493,12 +493,12 @@ async fn creating_a_tenant_while_others_open_it_does_not_deadlock() {
             let mut openers = JoinSet::new();
             for _ in 0..4 {
                 let (tenants, id) = (tenants.clone(), id.clone());
-                // Keeps asking until the tenant exists; "no such tenant" is expected before.
+                // Keeps asking until the tenant exists; NoSuchTenant is expected before.
                 openers.spawn(async move {
                     loop {
                         match tenants.tenant(&id).await {
                             Ok(db) => return db.query("SELECT 1".into()).await.unwrap(),
-                            Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidTenant, "{e}"),
+                            Err(e) => assert_eq!(e.kind(), ErrorKind::NoSuchTenant, "{e}"),
                         }
                         tokio::task::yield_now().await;
                     }

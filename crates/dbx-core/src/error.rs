@@ -39,8 +39,12 @@ pub enum ErrorKind {
     ConnectionLost,
     /// The credentials do not allow the operation.
     PermissionDenied,
-    /// A tenant id breaks the naming rule, or the tenant does not exist.
+    /// A tenant id breaks the naming rule.
     InvalidTenant,
+    /// The tenant does not exist.
+    NoSuchTenant,
+    /// The tenant to create exists already.
+    TenantExists,
     /// The caller passed something unusable: wrong arguments, an impossible conversion.
     InvalidArgument,
     /// The configuration is wrong.
@@ -68,6 +72,8 @@ impl ErrorKind {
             ErrorKind::ConnectionLost => "connection_lost",
             ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::InvalidTenant => "invalid_tenant",
+            ErrorKind::NoSuchTenant => "no_such_tenant",
+            ErrorKind::TenantExists => "tenant_exists",
             ErrorKind::InvalidArgument => "invalid_argument",
             ErrorKind::Config => "config",
             ErrorKind::Unsupported => "unsupported",
@@ -107,13 +113,29 @@ pub enum Error {
     #[error(transparent)]
     Database(#[from] Box<DatabaseError>),
 
-    /// A tenant id that breaks the naming rule, or a tenant that does not exist.
+    /// A tenant id that breaks the naming rule, or names something the tenant cannot be.
     #[error("invalid tenant id {id:?}: {reason}")]
     InvalidTenant {
         /// The id as given (possibly cut short if very long).
         id: String,
         /// What is wrong with it.
         reason: String,
+    },
+
+    /// A tenant that does not exist (see [`Error::no_such_tenant`]).
+    #[error("there is no tenant {id:?}: {advice}")]
+    NoSuchTenant {
+        /// The tenant's id.
+        id: String,
+        /// What happened to it, or how to create it.
+        advice: String,
+    },
+
+    /// Creating a tenant that exists already.
+    #[error("the tenant {id:?} already exists")]
+    TenantExists {
+        /// The tenant's id.
+        id: String,
     },
 
     /// Arguments that do not fit the statement: missing, surplus or unknown names.
@@ -203,11 +225,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// A tenant that does not exist, with the ways to create one.
+    pub fn no_such_tenant(id: impl fmt::Display) -> Self {
+        Error::NoSuchTenant {
+            id: id.to_string(),
+            advice: "create it first (POST /api/adapters/{kind}/tenants, `dbx tenants create`, \
+                     DatabaseService::create_tenant), or turn on auto-create-tenants"
+                .to_owned(),
+        }
+    }
+
     /// The normalized kind.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Database(e) => e.kind,
             Error::InvalidTenant { .. } => ErrorKind::InvalidTenant,
+            Error::NoSuchTenant { .. } => ErrorKind::NoSuchTenant,
+            Error::TenantExists { .. } => ErrorKind::TenantExists,
             Error::Arguments(_)
             | Error::InvalidArgument(_)
             | Error::Conversion { .. }

@@ -133,8 +133,9 @@ impl PoolSettings {
             .clamp(1, self.max_size.max(1))
     }
 
-    /// Applies `DB_POOL_MIN`, `DB_POOL_MAX` and `DB_IDLE_TIMEOUT` (seconds, or a duration
-    /// such as `30s`).
+    /// Applies `DB_POOL_MIN`, `DB_POOL_MAX` and `DB_IDLE_TIMEOUT`. The timeout is in
+    /// milliseconds when it is a bare number, as in the deployments these variables come
+    /// from (`DB_IDLE_TIMEOUT=30000` is 30 s); a unit (`30s`, `10m`) says otherwise.
     pub fn apply_env(&mut self, get: &impl Fn(&str) -> Option<String>) -> Result<()> {
         if let Some(v) = get("DB_POOL_MIN") {
             self.min_idle = crate::env::parse("DB_POOL_MIN", &v)?;
@@ -143,7 +144,7 @@ impl PoolSettings {
             self.max_size = crate::env::parse("DB_POOL_MAX", &v)?;
         }
         if let Some(v) = get("DB_IDLE_TIMEOUT") {
-            self.idle_timeout = Some(crate::serde_duration::parse(&v)?);
+            self.idle_timeout = Some(crate::env::parse_millis("DB_IDLE_TIMEOUT", &v)?);
         }
         Ok(())
     }

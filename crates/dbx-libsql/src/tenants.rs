@@ -22,13 +22,6 @@ pub struct LibsqlTenants {
     cache: TenantCache,
 }
 
-fn missing(id: &TenantId) -> Error {
-    Error::InvalidTenant {
-        id: id.to_string(),
-        reason: "no such tenant; create it first".to_owned(),
-    }
-}
-
 impl LibsqlTenants {
     /// Tenants of the server at `config.url`, administered at `admin_url` (the same server
     /// when its admin API is on the main listener).
@@ -109,10 +102,7 @@ impl TenantManager for LibsqlTenants {
             .await?;
         match status {
             s if s.is_success() => Ok(()),
-            StatusCode::CONFLICT => Err(Error::InvalidTenant {
-                id: id.to_string(),
-                reason: "the tenant already exists".to_owned(),
-            }),
+            StatusCode::CONFLICT => Err(Error::TenantExists { id: id.to_string() }),
             s => Err(self.admin_error(&format!("create namespace {id}"), s, &body)),
         }
     }
@@ -126,7 +116,7 @@ impl TenantManager for LibsqlTenants {
             .await?;
         match status {
             s if s.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Err(missing(id)),
+            StatusCode::NOT_FOUND => Err(Error::no_such_tenant(id)),
             s => Err(self.admin_error(&format!("delete namespace {id}"), s, &body)),
         }
     }
@@ -147,7 +137,7 @@ impl TenantManager for LibsqlTenants {
         self.cache
             .get_or_open(id, async {
                 if !self.tenant_exists(id).await? {
-                    return Err(missing(id));
+                    return Err(Error::no_such_tenant(id));
                 }
                 let adapter = LibsqlAdapter::connect(self.tenant_config(id)).await?;
                 Ok(Arc::new(adapter) as Arc<dyn Adapter>)

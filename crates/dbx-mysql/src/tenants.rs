@@ -155,13 +155,6 @@ fn user_error(e: mysql_async::Error, id: &TenantId) -> Error {
     map_err(e)
 }
 
-fn missing(id: &TenantId) -> Error {
-    Error::InvalidTenant {
-        id: id.to_string(),
-        reason: "no such tenant; create it first".to_owned(),
-    }
-}
-
 #[async_trait]
 impl TenantManager for MySqlTenants {
     fn policy(&self) -> TenancyPolicy {
@@ -185,10 +178,9 @@ impl TenantManager for MySqlTenants {
                 self.login(id, &database).await.map(|_| ())
             }
             Ok(()) => Ok(()),
-            Err(mysql_async::Error::Server(e)) if e.code == 1007 => Err(Error::InvalidTenant {
-                id: id.to_string(),
-                reason: "the tenant already exists".to_owned(),
-            }),
+            Err(mysql_async::Error::Server(e)) if e.code == 1007 => {
+                Err(Error::TenantExists { id: id.to_string() })
+            }
             Err(e) => Err(map_err(e)),
         }
     }
@@ -213,7 +205,7 @@ impl TenantManager for MySqlTenants {
             .await
         {
             Ok(()) => Ok(()),
-            Err(mysql_async::Error::Server(e)) if e.code == 1008 => Err(missing(id)),
+            Err(mysql_async::Error::Server(e)) if e.code == 1008 => Err(Error::no_such_tenant(id)),
             Err(e) => Err(map_err(e)),
         }
     }
@@ -249,7 +241,7 @@ impl TenantManager for MySqlTenants {
         self.cache
             .get_or_open(id, async {
                 if !self.exists(&database).await? {
-                    return Err(missing(id));
+                    return Err(Error::no_such_tenant(id));
                 }
                 Ok(Arc::new(self.open(id, database.clone()).await?) as Arc<dyn Adapter>)
             })

@@ -197,7 +197,7 @@ mod tests {
             "POSTGRES_PORT" => Some("6543".to_owned()),
             "POSTGRES_SSL" => Some("false".to_owned()),
             "DB_POOL_MAX" => Some("40".to_owned()),
-            "DB_IDLE_TIMEOUT" => Some("30".to_owned()),
+            "DB_IDLE_TIMEOUT" => Some("30000".to_owned()),
             _ => None,
         };
         let mut c = PgConfig::default();

@@ -168,13 +168,6 @@ fn role_error(e: tokio_postgres::Error, id: &TenantId) -> Error {
     map_err(e)
 }
 
-fn missing(id: &TenantId) -> Error {
-    Error::InvalidTenant {
-        id: id.to_string(),
-        reason: "no such tenant; create it first".to_owned(),
-    }
-}
-
 #[async_trait]
 impl TenantManager for PgTenants {
     fn policy(&self) -> TenancyPolicy {
@@ -203,10 +196,7 @@ impl TenantManager for PgTenants {
                 if e.code()
                     .is_some_and(|c| ["42P06", "42710"].contains(&c.code())) =>
             {
-                Err(Error::InvalidTenant {
-                    id: id.to_string(),
-                    reason: "the tenant already exists".to_owned(),
-                })
+                Err(Error::TenantExists { id: id.to_string() })
             }
             Err(e) => Err(role_error(e, id)),
         }
@@ -229,7 +219,9 @@ impl TenantManager for PgTenants {
         };
         match dropped {
             Ok(()) => Ok(()),
-            Err(e) if e.code().is_some_and(|c| c.code() == "3F000") => Err(missing(id)),
+            Err(e) if e.code().is_some_and(|c| c.code() == "3F000") => {
+                Err(Error::no_such_tenant(id))
+            }
             Err(e) => Err(map_err(e)),
         }
     }
@@ -266,7 +258,7 @@ impl TenantManager for PgTenants {
         self.cache
             .get_or_open(id, async {
                 if !self.exists(&schema).await? {
-                    return Err(missing(id));
+                    return Err(Error::no_such_tenant(id));
                 }
                 Ok(Arc::new(self.open(id, &schema).await?) as Arc<dyn Adapter>)
             })

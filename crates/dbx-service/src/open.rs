@@ -32,8 +32,14 @@ async fn open_sqlite(
         .max_session_transactions(config.max_session_transactions)
         .allow_attach(config.allow_attach)
         .max_value_bytes(config.max_value_bytes);
+    let path = resolve(data_dir, &config.path);
+    // `DATABASE_FILE=/data/state/app.db` on a fresh volume: the directory is made, as
+    // `data-dir` is.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
     let root = SqliteAdapter::open(SqliteOptions {
-        path: resolve(data_dir, &config.path),
+        path,
         ..template.clone()
     })
     .await?;

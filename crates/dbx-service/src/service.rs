@@ -187,16 +187,17 @@ impl DatabaseService {
         Ok(Counted::wrap(entry.root.clone(), self.counters.clone()))
     }
 
-    /// A tenant's database, created on first access when the adapter is set to.
+    /// A tenant's database, created on first access when the adapter is set to; `kind`
+    /// `None` is the default adapter. Like every tenant method, it takes the tenant first.
     pub async fn tenant(
         &self,
-        kind: Option<AdapterKind>,
         id: &TenantId,
+        kind: Option<AdapterKind>,
     ) -> Result<Arc<dyn Adapter>> {
         let entry = self.entry(kind)?;
         let adapter = match entry.tenants.tenant(id).await {
             Ok(adapter) => adapter,
-            Err(e) if e.kind() == ErrorKind::InvalidTenant && entry.auto_create => {
+            Err(e) if e.kind() == ErrorKind::NoSuchTenant && entry.auto_create => {
                 self.create_if_missing(entry, id).await?;
                 entry.tenants.tenant(id).await?
             }
@@ -209,8 +210,8 @@ impl DatabaseService {
     /// adapter's setting. For servers, where opening a tenant must not be a way to create one.
     pub async fn existing_tenant(
         &self,
-        kind: Option<AdapterKind>,
         id: &TenantId,
+        kind: Option<AdapterKind>,
     ) -> Result<Arc<dyn Adapter>> {
         let adapter = self.entry(kind)?.tenants.tenant(id).await?;
         Ok(Counted::wrap(adapter, self.counters.clone()))

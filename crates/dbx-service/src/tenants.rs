@@ -57,7 +57,7 @@ impl TenantManager for ServiceTenants {
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Arc<dyn Adapter>> {
-        self.service.existing_tenant(Some(self.kind), id).await
+        self.service.existing_tenant(id, Some(self.kind)).await
     }
 
     fn cache_stats(&self) -> TenantCacheStats {

@@ -29,13 +29,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| Error::ConnectionLost(format!("a file-system task failed: {e}")))
 }
 
-fn not_found(id: &TenantId) -> Error {
-    Error::InvalidTenant {
-        id: id.to_string(),
-        reason: "no such tenant; create it first".to_owned(),
-    }
-}
-
 impl SqliteTenants {
     /// Tenants under `dir` (created if missing), each opened with `template`'s settings
     /// (its `path` is ignored).
@@ -97,10 +90,7 @@ impl TenantManager for SqliteTenants {
     async fn create_tenant(&self, id: &TenantId) -> Result<()> {
         let _lifecycle = self.lifecycle.lock().await;
         if self.exists(id).await? {
-            return Err(Error::InvalidTenant {
-                id: id.to_string(),
-                reason: "the tenant already exists".into(),
-            });
+            return Err(Error::TenantExists { id: id.to_string() });
         }
         // Create the file (and set its journal mode), then close it. The cache is left alone
         // on purpose: a concurrent `tenant()` of this id may be waiting in the cache for the
@@ -113,7 +103,7 @@ impl TenantManager for SqliteTenants {
     async fn delete_tenant(&self, id: &TenantId) -> Result<()> {
         let _lifecycle = self.lifecycle.lock().await;
         if !self.exists(id).await? {
-            return Err(not_found(id));
+            return Err(Error::no_such_tenant(id));
         }
         if let Some(open) = self.cache.remove(id).await {
             open.close().await;
@@ -171,7 +161,7 @@ impl TenantManager for SqliteTenants {
             .get_or_open(id, async {
                 let _lifecycle = self.lifecycle.lock().await;
                 if !self.exists(id).await? {
-                    return Err(not_found(id));
+                    return Err(Error::no_such_tenant(id));
                 }
                 self.open_tenant(id, false).await
             })
@@ -184,9 +174,9 @@ impl TenantManager for SqliteTenants {
             if let Some(open) = self.cache.remove(id).await {
                 open.close().await;
             }
-            return Err(Error::InvalidTenant {
+            return Err(Error::NoSuchTenant {
                 id: id.to_string(),
-                reason: "its database file was deleted while it was open; nothing more is \
+                advice: "its database file was deleted while it was open; nothing more is \
                          written to it. Restore the file, or delete the tenant and create it again"
                     .to_owned(),
             });

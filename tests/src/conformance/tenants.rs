@@ -96,13 +96,14 @@ pub async fn duplicate_create_and_missing_tenant_are_errors<H: Harness>(h: &H) {
     let tenants = h.tenants().await;
     tenants.create_tenant(&id("once")).await.unwrap();
     let err = tenants.create_tenant(&id("once")).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidTenant, "{err}");
+    assert_eq!(err.kind(), ErrorKind::TenantExists, "{err}");
     assert!(err.to_string().contains("already exists"), "{err}");
     for err in [
         tenants.delete_tenant(&id("never")).await.unwrap_err(),
         tenants.tenant(&id("never")).await.unwrap_err(),
     ] {
-        assert_eq!(err.kind(), ErrorKind::InvalidTenant, "{err}");
+        assert_eq!(err.kind(), ErrorKind::NoSuchTenant, "{err}");
+        assert!(err.to_string().contains("create it first"), "{err}");
     }
     assert!(!tenants.tenant_exists(&id("never")).await.unwrap());
 }

@@ -97,11 +97,12 @@ pub trait TenantManager: Send + Sync + std::fmt::Debug {
     fn policy(&self) -> TenancyPolicy;
 
     /// Creates a tenant. Creating one that exists is an
-    /// [`ErrorKind::InvalidTenant`](crate::ErrorKind::InvalidTenant) error.
+    /// [`ErrorKind::TenantExists`](crate::ErrorKind::TenantExists) error.
     async fn create_tenant(&self, id: &TenantId) -> Result<()>;
 
     /// Deletes a tenant and all its data, closing it first if it is open.
-    /// Deleting one that does not exist is an `InvalidTenant` error.
+    /// Deleting one that does not exist is a
+    /// [`ErrorKind::NoSuchTenant`](crate::ErrorKind::NoSuchTenant) error.
     async fn delete_tenant(&self, id: &TenantId) -> Result<()>;
 
     /// The tenants, sorted.
@@ -111,7 +112,7 @@ pub trait TenantManager: Send + Sync + std::fmt::Debug {
     async fn tenant_exists(&self, id: &TenantId) -> Result<bool>;
 
     /// The tenant's adapter, opened on first access and cached after that.
-    /// A tenant that does not exist is an `InvalidTenant` error.
+    /// A tenant that does not exist is an `NoSuchTenant` error.
     async fn tenant(&self, id: &TenantId) -> Result<Arc<dyn Adapter>>;
 
     /// The counters of the tenant cache.

@@ -95,7 +95,7 @@ pub(crate) async fn adapter(
         ));
     };
     tenants.tenant(id).await.map_err(|e| match e.kind() {
-        ErrorKind::InvalidTenant => refuse(
+        ErrorKind::NoSuchTenant => refuse(
             StatusCode::NOT_FOUND,
             format!("namespace {id} does not exist; create it with POST /v1/namespaces/{id}/create ({e})"),
         ),
@@ -123,14 +123,14 @@ fn tenant_id(ns: &str) -> Result<TenantId, Refusal> {
 fn outcome(result: dbx_core::Result<()>, missing: StatusCode) -> Response {
     match result {
         Ok(()) => StatusCode::OK.into_response(),
-        // Every adapter reports a duplicate tenant as InvalidTenant "the tenant already exists".
-        Err(e)
-            if e.kind() == ErrorKind::InvalidTenant && e.to_string().contains("already exists") =>
-        {
+        Err(e) if e.kind() == ErrorKind::TenantExists => {
             refuse(StatusCode::CONFLICT, e.to_string()).into_response()
         }
-        Err(e) if e.kind() == ErrorKind::InvalidTenant => {
+        Err(e) if e.kind() == ErrorKind::NoSuchTenant => {
             refuse(missing, e.to_string()).into_response()
+        }
+        Err(e) if e.kind() == ErrorKind::InvalidTenant => {
+            refuse(StatusCode::BAD_REQUEST, e.to_string()).into_response()
         }
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

@@ -77,7 +77,7 @@ pub(super) async fn sql(cli: &Cli, args: &SqlArgs) -> Result<ExitCode> {
     let adapter = match &args.tenant {
         Some(id) => {
             let id = TenantId::new(id).context("--tenant")?;
-            service.tenant(args.adapter, &id).await?
+            service.tenant(&id, args.adapter).await?
         }
         None => service.root(args.adapter)?,
     };
@@ -157,11 +157,8 @@ pub(super) fn config(cli: &Cli, args: &ConfigArgs) -> Result<ExitCode> {
                 data_dir: cli.data_dir.clone(),
                 default_adapter: None,
             };
-            let config = dbx_service::config::load(
-                Some(file),
-                &|name| std::env::var(name).ok(),
-                &overrides,
-            )?;
+            let env = |name: &str| std::env::var(name).ok();
+            let config = dbx_service::config::load(Some(file), &env, &overrides)?;
             let kinds: Vec<String> = config
                 .adapters
                 .iter()
@@ -184,6 +181,9 @@ pub(super) fn config(cli: &Cli, args: &ConfigArgs) -> Result<ExitCode> {
                     |keys| format!("with the keys in {}", keys.display())
                 ),
             );
+            for line in dbx_service::config::explain_env(&config, &env) {
+                println!("{line}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -171,7 +171,7 @@ pub(super) async fn run(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode> {
         let adapter = match &args.tenant {
             Some(id) => {
                 let id = TenantId::new(id).context("--tenant")?;
-                service.tenant(args.adapter, &id).await?
+                service.tenant(&id, args.adapter).await?
             }
             None => service.root(args.adapter)?,
         };
@@ -285,7 +285,7 @@ async fn all_tenants(
     let kind = args.adapter;
     let open: OpenTenant = Arc::new(move |id: TenantId| {
         let service = open_service.clone();
-        Box::pin(async move { service.tenant(kind, &id).await })
+        Box::pin(async move { service.tenant(&id, kind).await })
     });
     let fan_out = FanOut {
         jobs: args.jobs,
@@ -321,7 +321,7 @@ async fn tenant_status(
 ) -> Result<ExitCode> {
     let mut rows = Vec::new();
     for id in service.list_tenants(args.adapter).await? {
-        let adapter = service.tenant(args.adapter, &id).await?;
+        let adapter = service.tenant(&id, args.adapter).await?;
         let status = template.for_adapter(adapter).status().await?;
         rows.push((id.to_string(), status));
     }

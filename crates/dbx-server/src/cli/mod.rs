@@ -52,6 +52,9 @@ pub enum Command {
 /// Parses the arguments, runs the command and turns an error into a message and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        die_quietly_on_a_closed_pipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,6 +77,22 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// `dbx migrate status --json | head`: when the reader goes away, end as every Unix tool
+/// does (killed by SIGPIPE, silently) instead of panicking in `println!`. Rust ignores
+/// SIGPIPE so that servers see `EPIPE` as an error on a socket; `dbx serve` keeps that.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn die_quietly_on_a_closed_pipe() {
+    // SAFETY: restores a signal's default disposition, with no handler and no pointers,
+    // before the runtime starts any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn die_quietly_on_a_closed_pipe() {}
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {

@@ -127,7 +127,7 @@ pub(super) async fn database(
     let adapter = match tenant {
         None => app.service.root(Some(kind))?,
         // Never created by naming it: tenants are created with POST .../tenants (admin).
-        Some(ref id) => app.service.existing_tenant(Some(kind), id).await?,
+        Some(ref id) => app.service.existing_tenant(id, Some(kind)).await?,
     };
     let limits = StatementLimits {
         timeout: caller.statement_timeout(&app.timeouts, tenant.as_ref()),
@@ -183,14 +183,6 @@ pub(super) async fn create_tenant(
     caller.require_admin()?;
     let kind = parse_kind(&app, &kind)?;
     let id = tenant_id(&body.id)?;
-    if app
-        .service
-        .tenant_manager(Some(kind))?
-        .tenant_exists(&id)
-        .await?
-    {
-        return Err(ApiError::conflict(format!("tenant {id} already exists")));
-    }
     app.service.create_tenant(&id, Some(kind)).await?;
     Ok((StatusCode::CREATED, Json(TenantRef { id: id.to_string() })))
 }

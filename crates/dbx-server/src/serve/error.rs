@@ -55,14 +55,6 @@ impl ApiError {
         }
     }
 
-    pub(crate) fn conflict(message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::CONFLICT,
-            kind: "conflict".to_owned(),
-            message: message.into(),
-        }
-    }
-
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,
@@ -78,10 +70,12 @@ fn status_of(kind: ErrorKind) -> StatusCode {
         | ErrorKind::ForeignKeyViolation
         | ErrorKind::NotNullViolation
         | ErrorKind::CheckViolation => StatusCode::CONFLICT,
-        ErrorKind::SyntaxError | ErrorKind::InvalidArgument | ErrorKind::UndefinedColumn => {
-            StatusCode::BAD_REQUEST
-        }
-        ErrorKind::UndefinedTable | ErrorKind::InvalidTenant => StatusCode::NOT_FOUND,
+        ErrorKind::SyntaxError
+        | ErrorKind::InvalidArgument
+        | ErrorKind::UndefinedColumn
+        | ErrorKind::InvalidTenant => StatusCode::BAD_REQUEST,
+        ErrorKind::UndefinedTable | ErrorKind::NoSuchTenant => StatusCode::NOT_FOUND,
+        ErrorKind::TenantExists => StatusCode::CONFLICT,
         ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
         ErrorKind::Busy | ErrorKind::Timeout | ErrorKind::ConnectionLost => {
             StatusCode::SERVICE_UNAVAILABLE

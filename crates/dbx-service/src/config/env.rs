@@ -15,6 +15,89 @@ use dbx_core::{AdapterKind, Error, Result};
 
 use super::types::{AdapterConfig, DbxConfig, LibsqlAdapterConfig};
 
+/// Each variable of an adapter, the adapter kinds it sets, and where its setting lives in
+/// that adapter's configuration (a JSON pointer into its serialized form).
+const SETTINGS: &[(&str, &[&str], &str)] = &[
+    ("DATABASE_FILE", &["sqlite"], "/path"),
+    ("DATABASE_LIBSQL_URL", &["libsql"], "/url"),
+    ("DATABASE_LIBSQL_REPLICAS", &["libsql"], "/replicas"),
+    ("DATABASE_LIBSQL_AUTH_TOKEN", &["libsql"], "/auth-token"),
+    ("POSTGRES_HOST", &["postgres"], "/connection/host"),
+    ("POSTGRES_PORT", &["postgres"], "/connection/port"),
+    ("POSTGRES_DB", &["postgres"], "/connection/dbname"),
+    ("POSTGRES_USER", &["postgres"], "/connection/user"),
+    ("POSTGRES_PASSWORD", &["postgres"], "/connection/password"),
+    ("POSTGRES_SSL", &["postgres"], "/connection/sslmode"),
+    ("MYSQL_HOST", &["mysql"], "/connection/host"),
+    ("MYSQL_PORT", &["mysql"], "/connection/port"),
+    ("MYSQL_DATABASE", &["mysql"], "/connection/database"),
+    ("MYSQL_USER", &["mysql"], "/connection/user"),
+    ("MYSQL_PASSWORD", &["mysql"], "/connection/password"),
+    (
+        "DB_POOL_MIN",
+        &["postgres", "mysql"],
+        "/connection/pool/min-idle",
+    ),
+    (
+        "DB_POOL_MAX",
+        &["postgres", "mysql"],
+        "/connection/pool/max-size",
+    ),
+    (
+        "DB_IDLE_TIMEOUT",
+        &["postgres", "mysql"],
+        "/connection/pool/idle-timeout",
+    ),
+];
+
+/// For each variable that is set, one line saying what it became in `config` (the result
+/// of [`apply_env`]): `DB_IDLE_TIMEOUT=30000 -> postgres pool.idle-timeout = "30s"`.
+/// Secrets are shown by length only.
+pub fn explain_env(config: &DbxConfig, get: &impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(value) = get("DATABASE_TYPE") {
+        let default = config
+            .default_kind()
+            .map_or_else(|| "none".to_owned(), |k| k.to_string());
+        lines.push(format!(
+            "DATABASE_TYPE={value} -> default adapter = {default}"
+        ));
+    }
+    for (name, kinds, pointer) in SETTINGS {
+        let Some(value) = get(name) else { continue };
+        let secret = name.ends_with("PASSWORD") || name.ends_with("TOKEN");
+        let shown = if secret {
+            format!("({} characters)", value.chars().count())
+        } else {
+            value
+        };
+        for kind in *kinds {
+            let Some(adapter) = config.adapters.iter().find(|a| a.kind().as_str() == *kind) else {
+                continue;
+            };
+            let became = serde_json::to_value(adapter)
+                .ok()
+                .and_then(|v| v.pointer(pointer).cloned())
+                .map_or_else(
+                    || "unset".to_owned(),
+                    |v| {
+                        if secret {
+                            "(set)".to_owned()
+                        } else {
+                            v.to_string()
+                        }
+                    },
+                );
+            let setting = pointer
+                .trim_start_matches('/')
+                .replace("connection/", "")
+                .replace('/', ".");
+            lines.push(format!("{name}={shown} -> {kind} {setting} = {became}"));
+        }
+    }
+    lines
+}
+
 fn position(config: &DbxConfig, kind: AdapterKind) -> Option<usize> {
     config.adapters.iter().position(|a| a.kind() == kind)
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use dbx_core::{AdapterKind, Result};
 
-pub use env::apply_env;
+pub use env::{apply_env, explain_env};
 pub use file::{parse, substitute};
 pub use server::{HranaConfig, ServerConfig, StatementTimeouts};
 #[cfg(feature = "mysql")]

@@ -7,8 +7,6 @@ use dbx_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::types::yes;
-
 /// `dbx serve`'s settings. Relative paths are relative to the working directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
@@ -167,7 +165,6 @@ pub struct HranaConfig {
     /// Serve the protobuf encoding; off, clients fall back to JSON.
     ///
     /// Default: true.
-    #[serde(default = "yes")]
     pub protobuf: bool,
     /// Also read the namespace from `Host` when it ends with this suffix (`db.example.com`:
     /// host `acme.db.example.com` is tenant `acme`).

@@ -11,10 +11,6 @@ use schemars::JsonSchema;
 use super::server::ServerConfig;
 use serde::{Deserialize, Serialize};
 
-pub(super) fn yes() -> bool {
-    true
-}
-
 /// The whole configuration of a dbx deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
@@ -69,7 +65,6 @@ pub struct SqliteAdapterConfig {
     /// Create a tenant on its first access instead of refusing it.
     ///
     /// Default: true.
-    #[serde(default = "yes")]
     pub auto_create_tenants: bool,
     /// The root database, relative to `data-dir` unless absolute.
     ///
@@ -90,7 +85,6 @@ pub struct SqliteAdapterConfig {
     /// Enforce foreign keys.
     ///
     /// Default: true.
-    #[serde(default = "yes")]
     pub foreign_keys: bool,
     /// How long to wait for a lock.
     ///
@@ -145,7 +139,7 @@ impl Default for SqliteAdapterConfig {
 
 /// PostgreSQL settings.
 #[cfg(feature = "postgres")]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct PostgresAdapterConfig {
     /// This adapter serves requests that name no adapter.
@@ -155,7 +149,6 @@ pub struct PostgresAdapterConfig {
     /// Create a tenant on its first access instead of refusing it.
     ///
     /// Default: true.
-    #[serde(default = "yes")]
     pub auto_create_tenants: bool,
     /// Server, credentials, TLS, tenant schema prefix and pool.
     pub connection: dbx_postgres::PgConfig,
@@ -165,7 +158,7 @@ pub struct PostgresAdapterConfig {
 
 /// MySQL / MariaDB settings.
 #[cfg(feature = "mysql")]
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct MysqlAdapterConfig {
     /// This adapter serves requests that name no adapter.
@@ -175,7 +168,6 @@ pub struct MysqlAdapterConfig {
     /// Create a tenant on its first access instead of refusing it.
     ///
     /// Default: true.
-    #[serde(default = "yes")]
     pub auto_create_tenants: bool,
     /// Server, credentials, TLS, tenant database prefix and pool.
     pub connection: dbx_mysql::MySqlConfig,
@@ -184,7 +176,7 @@ pub struct MysqlAdapterConfig {
 }
 
 /// libSQL settings.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct LibsqlAdapterConfig {
     /// This adapter serves requests that name no adapter.
@@ -194,7 +186,6 @@ pub struct LibsqlAdapterConfig {
     /// Create a tenant on its first access instead of refusing it.
     ///
     /// Default: true.
-    #[serde(default = "yes")]
     pub auto_create_tenants: bool,
     /// The primary's URL (`http://`, `https://`, `libsql://`).
     ///
@@ -210,6 +201,46 @@ pub struct LibsqlAdapterConfig {
     pub auth_token: Option<String>,
     /// The tenant cache.
     pub cache: TenantCacheConfig,
+}
+
+// One place for each adapter's defaults: `#[serde(default)]` takes missing fields from
+// these, so a setting left out of `dbx.toml` and an adapter added by the environment get
+// the same values.
+#[cfg(feature = "postgres")]
+impl Default for PostgresAdapterConfig {
+    fn default() -> Self {
+        Self {
+            default: false,
+            auto_create_tenants: true,
+            connection: dbx_postgres::PgConfig::default(),
+            cache: TenantCacheConfig::default(),
+        }
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl Default for MysqlAdapterConfig {
+    fn default() -> Self {
+        Self {
+            default: false,
+            auto_create_tenants: true,
+            connection: dbx_mysql::MySqlConfig::default(),
+            cache: TenantCacheConfig::default(),
+        }
+    }
+}
+
+impl Default for LibsqlAdapterConfig {
+    fn default() -> Self {
+        Self {
+            default: false,
+            auto_create_tenants: true,
+            url: None,
+            replicas: Vec::new(),
+            auth_token: None,
+            cache: TenantCacheConfig::default(),
+        }
+    }
 }
 
 impl AdapterConfig {
