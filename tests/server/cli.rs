@@ -309,3 +309,21 @@ async fn a_closed_pipe_ends_the_command_quietly() {
         );
     }
 }
+
+/// `dbx config check`, with no file, prints what each seed variable became, in its unit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_check_prints_what_the_environment_became() {
+    let db = Db::new(Backend::Sqlite).await;
+    let out = db
+        .cli(&["config", "check"])
+        .env("DB_IDLE_TIMEOUT", "30000")
+        .env("MYSQL_HOST", "db.internal")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("dbx.toml: valid"), "{text}");
+    assert!(
+        text.contains("DB_IDLE_TIMEOUT=30000 -> mysql pool.idle-timeout = \"30s\""),
+        "{text}"
+    );
+}

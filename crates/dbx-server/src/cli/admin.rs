@@ -65,10 +65,11 @@ pub struct ConfigArgs {
 enum ConfigCommand {
     /// Print the JSON Schema of dbx.toml.
     Schema,
-    /// Check a configuration file (with the environment applied) without opening anything.
+    /// Check the configuration (a file, and the environment applied over it) without
+    /// opening anything, and print what each environment variable became.
     Check {
-        /// The file.
-        file: PathBuf,
+        /// The file; without it, `--config`, or the environment and defaults alone.
+        file: Option<PathBuf>,
     },
 }
 
@@ -158,7 +159,8 @@ pub(super) fn config(cli: &Cli, args: &ConfigArgs) -> Result<ExitCode> {
                 default_adapter: None,
             };
             let env = |name: &str| std::env::var(name).ok();
-            let config = dbx_service::config::load(Some(file), &env, &overrides)?;
+            let file = file.as_deref().or(cli.config.as_deref());
+            let config = dbx_service::config::load(file, &env, &overrides)?;
             let kinds: Vec<String> = config
                 .adapters
                 .iter()
@@ -172,7 +174,10 @@ pub(super) fn config(cli: &Cli, args: &ConfigArgs) -> Result<ExitCode> {
                 .collect();
             println!(
                 "{}: valid; adapters: {}; data-dir: {}; serve listens on {} {}",
-                file.display(),
+                file.map_or_else(
+                    || "the environment and defaults".to_owned(),
+                    |f| f.display().to_string()
+                ),
                 kinds.join(", "),
                 config.data_dir.display(),
                 config.server.listen,

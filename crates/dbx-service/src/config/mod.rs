@@ -71,6 +71,11 @@ pub fn load(
         sqlite.set_default(true);
         config.adapters.push(sqlite);
     }
+    if let [only] = config.adapters.as_mut_slice() {
+        // The only adapter of the file is its default, and stays so when the environment
+        // adds another.
+        only.set_default(true);
+    }
     apply_env(&mut config, get)?;
     if let Some(dir) = &overrides.data_dir {
         config.data_dir.clone_from(dir);
