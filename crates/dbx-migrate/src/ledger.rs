@@ -74,28 +74,37 @@ fn create_schema_versions_sql(dialect: Dialect) -> String {
     )
 }
 
-/// Creates both tables when missing.
+/// Creates both tables when missing. `_schema_versions` comes first and the ledger, whose
+/// existence readers test, last; a run stopped between the two (MySQL commits each DDL
+/// statement on its own) leaves a database that every reader treats as not bootstrapped and
+/// the next run completes, since both statements are `IF NOT EXISTS`.
 pub(crate) async fn ensure(adapter: &dyn Adapter) -> Result<()> {
     let dialect = adapter.kind().dialect();
-    for sql in [
-        create_migrations_sql(dialect),
-        create_schema_versions_sql(dialect),
-    ] {
+    let create = async |sql: String| {
         adapter
             .execute(Statement::new(sql))
             .await
-            .context(|| "creating the migration tracking tables".to_owned())?;
-    }
+            .context(|| "creating the migration tracking tables".to_owned())
+    };
+    create(create_schema_versions_sql(dialect)).await?;
+    crate::fault::point("migrate.bootstrap");
+    create(create_migrations_sql(dialect)).await?;
     Ok(())
 }
 
-/// Whether `_dbx_migrations` exists, without creating it.
+/// Whether both tracking tables exist, without creating them. A database with only one
+/// (from a runner stopped mid-bootstrap by an older dbx, which created the ledger first)
+/// counts as not bootstrapped: readers see an empty ledger, and the next run creates what
+/// is missing.
 pub(crate) async fn exists(adapter: &dyn Adapter) -> Result<bool> {
-    match adapter.table(MIGRATIONS_TABLE).await {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == dbx_core::ErrorKind::UndefinedTable => Ok(false),
-        Err(e) => Err(e).context(|| "looking for the migration table".to_owned()),
+    for table in [MIGRATIONS_TABLE, SCHEMA_VERSIONS_TABLE] {
+        match adapter.table(table).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == dbx_core::ErrorKind::UndefinedTable => return Ok(false),
+            Err(e) => return Err(e).context(|| format!("looking for {table}")),
+        }
     }
+    Ok(true)
 }
 
 /// Every row, in (module, version) order.

@@ -168,9 +168,11 @@ async fn in_transaction(
     tx.execute(record)
         .await
         .context(|| format!("recording migration {label}"))?;
+    crate::fault::point("migrate.before-commit");
     tx.commit()
         .await
         .context(|| format!("committing migration {label}"))?;
+    crate::fault::point("migrate.after-commit");
     Ok(ms)
 }
 
@@ -205,6 +207,7 @@ async fn outside_transaction(
     conn.execute(mark)
         .await
         .context(|| format!("recording the start of migration {label}"))?;
+    crate::fault::point("migrate.after-dirty-mark");
     let failure = match step {
         Step::Sql { .. } => {
             let mut failure = None;
@@ -254,6 +257,7 @@ async fn outside_transaction(
             Some(why),
         )));
     }
+    crate::fault::point("migrate.before-clean-mark");
     let ms = elapsed_ms(started);
     let record = match direction {
         Direction::Up => ledger::mark_clean(&m.module, m.version, ms),
