@@ -59,12 +59,39 @@ async fn down_and_reset(backend: Backend) {
         "and up again returns to the full schema"
     );
 
+    // Reset rebuilds from the files: every migration reverted, then every one applied, so
+    // rows written since are gone and the schema is the full one.
+    db.adapter
+        .execute("INSERT INTO authors (id, name) VALUES (1, 'gone after reset')".into())
+        .await
+        .unwrap();
     let out = db.run_json(&["migrate", "reset"]);
+    let directions: Vec<&str> = out["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["direction"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        directions,
+        ["down", "down", "down", "up", "up", "up"],
+        "{out}"
+    );
+    assert_eq!(
+        db.schema().await,
+        after_three,
+        "reset ends at the full schema"
+    );
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM authors").await, 0);
+    assert_eq!(db.ledger_rows().await, 3);
+
+    // Only reverting is `down --to 0`.
+    let out = db.run_json(&["migrate", "down", "--to", "0"]);
     assert_eq!(out["steps"].as_array().unwrap().len(), 3, "{out}");
     assert_eq!(
         db.schema().await,
         at_start,
-        "reset returns to the starting schema"
+        "down --to 0 returns to the starting schema"
     );
     assert_eq!(db.ledger_rows().await, 0);
 
@@ -89,14 +116,14 @@ async fn a_migration_without_down_cannot_be_reverted_and_nothing_is_touched() {
     let db = Db::new(Backend::Sqlite).await;
     db.write("1_a.up.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);");
     db.write("1_a.down.sql", "DROP TABLE a;");
-    db.write("2_b.up.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);");
+    // A plain `.sql` file is an up migration; its down file would be `2_b.down.sql`.
+    db.write("2_b.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);");
     db.migrator().up(None).await.unwrap();
     let err = db.migrator().reset().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Invalid);
-    assert!(
-        err.to_string().contains("2_b has no down migration"),
-        "{err}"
-    );
+    let text = err.to_string();
+    assert!(text.contains("2_b has no down migration"), "{err}");
+    assert!(text.contains("migrations/2_b.down.sql or revert"), "{err}");
     assert!(
         db.has_table("a").await && db.has_table("b").await,
         "nothing was reverted"

@@ -3,7 +3,7 @@
 
 use dbx_core::Value;
 use dbx_migrate::{
-    BoxFuture, ErrorKind, Migration, MigrationContext, Migrations, Migrator, Options,
+    BoxFuture, DownTarget, ErrorKind, Migration, MigrationContext, Migrations, Migrator, Options,
 };
 
 use crate::per_backend;
@@ -162,7 +162,7 @@ async fn rust_migrations(backend: Backend) {
         .unwrap();
     let notes: Vec<String> = notes.rows.iter().map(|r| r.get(0).unwrap()).collect();
     assert_eq!(notes, ["outer", "kept"]);
-    migrator.reset().await.unwrap();
+    migrator.down(DownTarget::All).await.unwrap();
     assert!(!db.has_table("ledger_entries").await);
 }
 per_backend!(rust_migrations_with_savepoints, rust_migrations);
@@ -176,7 +176,7 @@ async fn embedded_migrations_run_from_the_binary() {
     let migrator = Migrator::new(db.adapter.clone(), set).with_options(Options::default());
     migrator.up(None).await.unwrap();
     assert!(db.has_table("embedded_notes").await);
-    migrator.reset().await.unwrap();
+    migrator.down(DownTarget::All).await.unwrap();
     assert!(!db.has_table("embedded_notes").await);
 }
 

@@ -134,9 +134,33 @@ impl Migrator {
         })
     }
 
-    /// Reverts every applied migration: the schema returns to where it was before them.
+    /// Reverts every applied migration, then applies every migration, under one lock: a
+    /// schema rebuilt from the files, as seed 002's `reset` means. Only reverting is
+    /// [`down`](Self::down) with [`DownTarget::All`] (`dbx migrate down --to 0`).
     pub async fn reset(&self) -> Result<Report> {
-        self.down(DownTarget::All).await
+        let (report, waited) = self
+            .locked(async |held| {
+                let rows = ledger::read(self.adapter.as_ref()).await?;
+                self.check_dirty(&rows)?;
+                // Refuse before reverting anything if the files cannot be applied after.
+                self.plan_up(&rows, None)?;
+                let mut report = Report::default();
+                for m in &self.plan_down(&rows, DownTarget::All)? {
+                    let ms = step::run(self.adapter.as_ref(), held, m, Direction::Down).await?;
+                    report.steps.push(StepReport::new(m, Direction::Down, ms));
+                }
+                let rows = ledger::read(self.adapter.as_ref()).await?;
+                for m in &self.plan_up(&rows, None)? {
+                    let ms = step::run(self.adapter.as_ref(), held, m, Direction::Up).await?;
+                    report.steps.push(StepReport::new(m, Direction::Up, ms));
+                }
+                Ok(report)
+            })
+            .await?;
+        Ok(Report {
+            waited_for_lock: waited,
+            ..report
+        })
     }
 
     /// Reverts the newest `steps` migrations and applies them again.

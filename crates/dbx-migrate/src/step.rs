@@ -90,10 +90,22 @@ pub(crate) fn step_of(m: &Migration, direction: Direction) -> Result<&Step> {
                 "migration {} has no down migration, so it cannot be reverted; add {} or \
                  revert it by hand and run `dbx migrate resolve {} --not-applied`",
                 m.label(),
-                m.origin.replace(".up.sql", ".down.sql"),
+                down_hint(&m.origin),
                 m.version
             ))
         }),
+    }
+}
+
+/// What to add for a down migration: the down file beside an up file (`5_x.up.sql` and
+/// `5_x.sql` both pair with `5_x.down.sql`), or a down step for one written in Rust.
+fn down_hint(origin: &str) -> String {
+    let stem = origin
+        .strip_suffix(".up.sql")
+        .or_else(|| origin.strip_suffix(".sql"));
+    match stem {
+        Some(stem) => format!("{stem}.down.sql"),
+        None => "a down step to the Rust migration".to_owned(),
     }
 }
 
@@ -292,4 +304,23 @@ pub(crate) fn dirty_guidance(row: &AppliedRow, origin: Option<&str>, why: Option
          runs on this database",
         version = row.version
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_down_hint_names_the_down_file() {
+        assert_eq!(
+            super::down_hint("migrations/5_x.up.sql"),
+            "migrations/5_x.down.sql"
+        );
+        assert_eq!(
+            super::down_hint("migrations/5_x.sql"),
+            "migrations/5_x.down.sql"
+        );
+        assert_eq!(
+            super::down_hint("rust"),
+            "a down step to the Rust migration"
+        );
+    }
 }

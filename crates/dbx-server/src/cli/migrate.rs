@@ -92,7 +92,8 @@ enum MigrateCommand {
     },
     /// Show each migration as applied, pending, modified, missing or dirty.
     Status,
-    /// Revert every applied migration.
+    /// Revert every applied migration, then apply every migration (only reverting is
+    /// `down --to 0`).
     Reset,
     /// Revert the newest migrations and apply them again.
     Redo {
@@ -215,9 +216,9 @@ async fn one_database(
             }
         }
         MigrateCommand::Reset if args.dry_run => {
-            let dry = migrator.dry_run_down(DownTarget::All).await?;
-            printer.dry_run(&dry);
-            return Ok(dry_run_exit(&dry));
+            bail!(
+                "--dry-run is not available for reset; dry-run `down --to 0` and `up` separately"
+            );
         }
         MigrateCommand::Reset => printer.report(&migrator.reset().await?),
         MigrateCommand::Redo { steps } => {
