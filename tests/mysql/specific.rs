@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dbx_core::{Adapter, ErrorKind, Statement, TenantId, TenantManager};
+use dbx_core::{Adapter, ErrorKind, Statement, TenantId, TenantManager, Value};
 use dbx_mysql::{MySqlAdapter, MySqlConfig};
 
 use crate::{fresh_database, tenants_with, url};
@@ -191,4 +191,42 @@ async fn tls_connections_verify_the_server() {
     let err = untrusted.query("SELECT 1".into()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
     drop(server);
+}
+
+/// Blob parameters travel as bytes, not as text in the connection's character set: bytes
+/// that are not UTF-8 round-trip through a blob column and through `SELECT ?`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blob_parameters_are_bytes() {
+    let db = fresh_database(&url()).await;
+    db.execute("CREATE TABLE files (id INT PRIMARY KEY, body LONGBLOB)".into())
+        .await
+        .unwrap();
+    let bytes = vec![0u8, 0xff, 0xfe, 0x80, b'a', 0xc3];
+    db.execute(Statement::with_args(
+        "INSERT INTO files VALUES (1, ?)",
+        [Value::Blob(bytes.clone())],
+    ))
+    .await
+    .unwrap();
+    let rs = db
+        .query("SELECT body FROM files WHERE id = 1".into())
+        .await
+        .unwrap();
+    assert_eq!(rs.rows[0].values()[0], Value::Blob(bytes.clone()));
+    let rs = db
+        .query(Statement::with_args(
+            "SELECT ? AS v",
+            [Value::Blob(bytes.clone())],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rs.rows[0].values()[0], Value::Blob(bytes.clone()));
+    let rs = db
+        .query(Statement::with_args(
+            "SELECT COUNT(*) FROM files WHERE body = ?",
+            [Value::Blob(bytes)],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rs.scalar::<i64>().unwrap(), 1);
 }

@@ -267,3 +267,53 @@ async fn tls_connections_verify_the_server() {
     assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
     drop(server);
 }
+
+/// `SELECT ?` gives the server nothing to infer the parameter's type from, so it settles on
+/// text; the value bound keeps its own type instead, in autocommit and in a transaction,
+/// while a parameter whose text type comes from its context still takes the value as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untyped_parameter_takes_the_value_type() {
+    let db = fresh_database(&url()).await;
+    db.execute("CREATE TABLE people (name TEXT)".into())
+        .await
+        .unwrap();
+    let select = |value: Value| Statement::with_args("SELECT ? AS v", [value]);
+    let cases = [
+        Value::Integer(42),
+        Value::Real(2.5),
+        Value::Blob(vec![0, 255, 7]),
+        Value::Text("text".into()),
+    ];
+    for value in cases.clone() {
+        let rs = db.query(select(value.clone())).await.unwrap();
+        assert_eq!(rs.rows[0].values()[0], value, "autocommit");
+    }
+    let mut session = db.connection().await.unwrap();
+    session.execute("BEGIN".into()).await.unwrap();
+    for value in cases {
+        let rs = session.query(select(value.clone())).await.unwrap();
+        assert_eq!(rs.rows[0].values()[0], value, "in a transaction");
+    }
+    // Text from the context: the integer is compared as text, and the transaction lives on.
+    session
+        .execute(Statement::with_args("INSERT INTO people VALUES (?)", [7]))
+        .await
+        .unwrap();
+    let rs = session
+        .query(Statement::with_args(
+            "SELECT COUNT(*) FROM people WHERE name = ?",
+            [7],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rs.scalar::<i64>().unwrap(), 1);
+    session.execute("COMMIT".into()).await.unwrap();
+    let rs = db
+        .query(Statement::with_args(
+            "SELECT name FROM people WHERE name = ?",
+            [7],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rs.scalar::<String>().unwrap(), "7");
+}

@@ -1,10 +1,11 @@
 //! Runs one statement on a pooled connection.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use dbx_core::pool::{InFlight, broken_session, within};
 use dbx_core::sql::{Dialect, leading_keyword};
-use dbx_core::{AdapterKind, Column, Error, Result, ResultBudget, ResultSet, Row};
+use dbx_core::{AdapterKind, Column, Error, Result, ResultBudget, ResultSet, Row, Value};
 use mysql_async::consts::StatusFlags;
 use mysql_async::prelude::Queryable;
 
@@ -59,9 +60,37 @@ pub(crate) async fn run_pending(conn: &mut MyConn) -> Result<()> {
 }
 
 /// Runs `p` in the connection's current database.
+/// The text to prepare: `p`'s, with the placeholder of each blob argument read as bytes
+/// (`CAST(? AS BINARY)`). The protocol has one parameter type for text and bytes, which the
+/// server reads in the connection's character set, so `SELECT ?` of bytes that are not
+/// UTF-8 would come back as text that cannot be decoded.
+fn text_for(p: &Prepared) -> Cow<'_, str> {
+    let sql = p.sql();
+    if !p.args.iter().any(|a| matches!(a, Value::Blob(_))) {
+        return Cow::Borrowed(sql);
+    }
+    let Ok(placeholders) = dbx_core::sql::scan(sql, Dialect::Mysql) else {
+        return Cow::Borrowed(sql);
+    };
+    if placeholders.len() != p.args.len() {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut copied = 0;
+    for (placeholder, arg) in placeholders.iter().zip(&p.args) {
+        if matches!(arg, Value::Blob(_)) {
+            out.push_str(&sql[copied..placeholder.span.start]);
+            out.push_str("CAST(? AS BINARY)");
+            copied = placeholder.span.end;
+        }
+    }
+    out.push_str(&sql[copied..]);
+    Cow::Owned(out)
+}
+
 pub(crate) async fn run(conn: &mut MyConn, p: &Prepared) -> Result<ResultSet> {
     run_pending(conn).await?;
-    let stmt = match conn.prepare(p.sql()).await {
+    let stmt = match conn.prepare(&text_for(p)).await {
         Ok(stmt) => stmt,
         Err(e) => return Err(failed(conn, e).await),
     };

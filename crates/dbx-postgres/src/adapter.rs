@@ -169,7 +169,7 @@ impl Adapter for PgAdapter {
         shape.refuse_transaction_control(&stmt.sql)?;
         let p = Prepared::with_shape(shape, stmt.params, stmt.limits)?;
         let mut conn = self.checkout().await?;
-        exec::run(&mut conn, &p).await
+        exec::run(&mut conn, &p, false).await
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<ResultSet>> {

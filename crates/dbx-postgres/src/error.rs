@@ -12,6 +12,8 @@ pub fn kind_of_sqlstate(code: &str) -> ErrorKind {
         "42601" => ErrorKind::SyntaxError,
         "42P01" => ErrorKind::UndefinedTable,
         "42703" => ErrorKind::UndefinedColumn,
+        // No operator or function for the argument types given: the caller's to fix.
+        "42883" | "42804" => ErrorKind::InvalidArgument,
         // Serialization failures, deadlocks and NOWAIT lock failures succeed when retried.
         "40001" | "40P01" | "55P03" => ErrorKind::Busy,
         "57014" => ErrorKind::Timeout,

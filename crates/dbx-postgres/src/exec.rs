@@ -6,7 +6,7 @@ use dbx_core::pool::{InFlight, broken_session, within};
 use dbx_core::sql::{Dialect, leading_keyword};
 use dbx_core::{AdapterKind, Error, Result, ResultBudget, ResultSet, Row, Value};
 use futures_util::StreamExt;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 use crate::error::map_err;
 use crate::pool::PgConn;
@@ -36,6 +36,38 @@ fn counts_changes(p: &Prepared) -> bool {
     }
 }
 
+/// Parameter types to prepare `stmt` again with, when the server had nothing to infer a
+/// parameter's type from (`SELECT $1`: it settles on `text`) and the value bound there is
+/// an integer, a real or a blob: that value's own type (`int8`, `float8`, `bytea`), so that
+/// `SELECT ?` returns what it was given. `None` when every parameter already fits. Where
+/// `text` came from the context instead (`WHERE name = $1`), the server refuses the typed
+/// statement and the untyped one serves, the value sent as text as before.
+fn typed_for_values(stmt: &tokio_postgres::Statement, args: &[Value]) -> Option<Vec<Type>> {
+    let natural = |value: &Value| match value {
+        Value::Integer(_) => Some(Type::INT8),
+        Value::Real(_) => Some(Type::FLOAT8),
+        Value::Blob(_) => Some(Type::BYTEA),
+        Value::Null | Value::Text(_) => None,
+    };
+    let params = stmt.params();
+    if params.len() != args.len() {
+        return None;
+    }
+    let mut retyped = false;
+    let types = params
+        .iter()
+        .zip(args)
+        .map(|(inferred, value)| match natural(value) {
+            Some(own) if *inferred == Type::TEXT => {
+                retyped = true;
+                own
+            }
+            _ => inferred.clone(),
+        })
+        .collect();
+    retyped.then_some(types)
+}
+
 /// The PostgreSQL error code for "prepared statement does not exist".
 const NO_SUCH_PREPARED: &str = "26000";
 
@@ -55,8 +87,12 @@ pub(crate) async fn run_pending(conn: &mut PgConn) -> Result<()> {
     Ok(())
 }
 
-/// Runs `p` on `conn` as it stands (search path already set).
-pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
+/// Runs `p` on `conn` as it stands (search path already set), inside a transaction or not.
+pub(crate) async fn run(
+    conn: &mut PgConn,
+    p: &Prepared,
+    in_transaction: bool,
+) -> Result<ResultSet> {
     run_pending(conn).await?;
     let cached = match conn.prepare(p.sql()).await {
         Err(e) if e.code().is_some_and(|c| c.code() == NO_SUCH_PREPARED) => {
@@ -66,6 +102,14 @@ pub(crate) async fn run(conn: &mut PgConn, p: &Prepared) -> Result<ResultSet> {
         other => other,
     }
     .map_err(map_err)?;
+    let cached = match typed_for_values(&cached.statement, &p.args) {
+        Some(types) => conn
+            .prepare_typed(p.sql(), &types, in_transaction)
+            .await
+            .map_err(map_err)?
+            .unwrap_or(cached),
+        None => cached,
+    };
     let (stmt, columns) = (cached.statement, cached.columns);
     if stmt.params().len() != p.args.len() {
         return Err(Error::Arguments(format!(

@@ -31,6 +31,8 @@ pub(crate) const RESET_SESSION: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEF
 pub(crate) struct CachedStatement {
     pub(crate) statement: Statement,
     pub(crate) columns: Arc<[Column]>,
+    /// Prepared with declared parameter types (see `PgConn::prepare_typed`).
+    typed: bool,
 }
 
 /// Sends cancel requests for one connection's running statement.
@@ -107,18 +109,71 @@ impl PgConn {
             return Ok(prepared.clone());
         }
         let statement = self.client.prepare(sql).await?;
+        Ok(self.keep(sql.to_owned(), statement, false))
+    }
+
+    /// A statement for `sql` with its parameters declared as `types`, from the cache when
+    /// possible; `None` when the server refuses those types (an operator that does not
+    /// exist for them, say), which is remembered too. Inside a transaction the attempt runs
+    /// in a savepoint, since a refused prepare would abort the transaction.
+    pub(crate) async fn prepare_typed(
+        &mut self,
+        sql: &str,
+        types: &[tokio_postgres::types::Type],
+        in_transaction: bool,
+    ) -> Result<Option<CachedStatement>, tokio_postgres::Error> {
+        let oids: Vec<String> = types.iter().map(|t| t.oid().to_string()).collect();
+        let key = format!("{sql}\u{0}{}", oids.join(","));
+        if let Some(prepared) = self.statements.get(&key) {
+            return Ok(prepared.typed.then(|| prepared.clone()));
+        }
+        if in_transaction {
+            self.client.batch_execute("SAVEPOINT dbx_retype").await?;
+        }
+        let attempt = self.client.prepare_typed(sql, types).await;
+        if in_transaction {
+            let end = if attempt.is_ok() {
+                "RELEASE SAVEPOINT dbx_retype"
+            } else {
+                "ROLLBACK TO SAVEPOINT dbx_retype; RELEASE SAVEPOINT dbx_retype"
+            };
+            self.client.batch_execute(end).await?;
+        }
+        match attempt {
+            Ok(statement) => Ok(Some(self.keep(key, statement, true))),
+            Err(e) if e.as_db_error().is_some() => {
+                // Refused for these types: the untyped statement serves, and is cached
+                // under this key as the answer "no".
+                let untyped = self.prepare(sql).await?;
+                self.statements.insert(key, untyped);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn keep(
+        &mut self,
+        key: String,
+        statement: tokio_postgres::Statement,
+        typed: bool,
+    ) -> CachedStatement {
         let columns = statement
             .columns()
             .iter()
             .map(|c| Column::new(c.name(), Some(decltype(c.type_()))))
             .collect();
-        let prepared = CachedStatement { statement, columns };
+        let prepared = CachedStatement {
+            statement,
+            columns,
+            typed,
+        };
         if self.statements.len() >= self.capacity {
             // Simple and bounded: statements are cheap to prepare again.
             self.forget_statements();
         }
-        self.statements.insert(sql.to_owned(), prepared.clone());
-        Ok(prepared)
+        self.statements.insert(key, prepared.clone());
+        prepared
     }
 
     /// Forgets prepared statements (tokio-postgres closes each on the server as it goes),

@@ -91,7 +91,8 @@ impl Connection for PgConnection {
             .is_transaction_control()
             .then(|| transition(&p))
             .flatten();
-        let result = exec::run(&mut self.conn, &p).await;
+        // Transaction control itself never needs parameters retyped.
+        let result = exec::run(&mut self.conn, &p, self.in_transaction).await;
         match change {
             Some(true) if result.is_ok() => self.in_transaction = true,
             Some(false) => self.in_transaction = false,

@@ -32,6 +32,7 @@ impl TxConnection for PgConn {
         exec::run(
             self,
             &Prepared::new(stmt, dbx_core::sql::Dialect::Postgres)?,
+            true,
         )
         .await
     }

@@ -61,7 +61,8 @@ fn condition(
             "filter {filter:?} is not column:operator:value (operators: eq, ne, lt, le, gt, ge, like, null, notnull)"
         )));
     };
-    let col = quote(dialect, column(schema, col)?);
+    let name = column(schema, col)?;
+    let col = quote(dialect, name);
     let value = parts.next();
     let binary = |sql_op: &str| -> ApiResult<(String, Vec<Value>)> {
         let value = value.ok_or_else(|| {
@@ -78,13 +79,30 @@ fn condition(
         "le" => binary("<="),
         "gt" => binary(">"),
         "ge" => binary(">="),
-        "like" => binary("LIKE"),
+        "like" => {
+            // PostgreSQL has no LIKE for numbers, jsonb, uuid, timestamps...: match their text.
+            let textual = schema
+                .column(name)
+                .and_then(|c| c.decltype.as_deref())
+                .is_some_and(is_textual);
+            if dialect == Dialect::Postgres && !textual {
+                let (_, values) = binary("LIKE")?;
+                return Ok((format!("CAST({col} AS TEXT) LIKE ?"), values));
+            }
+            binary("LIKE")
+        }
         "null" => Ok((format!("{col} IS NULL"), Vec::new())),
         "notnull" => Ok((format!("{col} IS NOT NULL"), Vec::new())),
         other => Err(ApiError::bad_request(format!(
             "unknown filter operator {other:?}; use eq, ne, lt, le, gt, ge, like, null or notnull"
         ))),
     }
+}
+
+/// Whether a PostgreSQL column type is a string type, which `LIKE` takes as it is.
+fn is_textual(decltype: &str) -> bool {
+    let t = decltype.to_ascii_lowercase();
+    t.contains("char") || t.contains("text") || t == "name"
 }
 
 fn parse_count(name: &str, text: &str, max: u64) -> ApiResult<u64> {
