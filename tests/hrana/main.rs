@@ -257,6 +257,8 @@ async fn idle_streams_expire_and_roll_back() {
     .await
     .json();
     let baton = first["baton"].as_str().unwrap().to_owned();
+    // Not a wait for other work: the idle timeout itself must pass (three times over), with
+    // no request on the stream meanwhile.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let late = pipeline(&s, "v3", Some(&baton), json!([execute("COMMIT")])).await;
     assert_eq!(late.status, StatusCode::BAD_REQUEST);

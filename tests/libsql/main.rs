@@ -264,8 +264,7 @@ async fn reads_spread_over_replicas_and_writes_stay_on_the_primary() {
     }
 
     // A stopped replica does not fail reads.
-    second.stop();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    second.stop_and_wait().await;
     let served_before = first.state.stats().statements;
     for _ in 0..100 {
         let rows = db.query(Statement::new("SELECT x FROM t")).await.unwrap();
@@ -274,8 +273,7 @@ async fn reads_spread_over_replicas_and_writes_stay_on_the_primary() {
     assert!(first.state.stats().statements - served_before >= 99);
 
     // With every replica down, reads fall back to the primary.
-    first.stop();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    first.stop_and_wait().await;
     let primary_before = primary.state.stats().statements;
     for _ in 0..20 {
         let rows = db.query(Statement::new("SELECT x FROM t")).await.unwrap();

@@ -102,8 +102,7 @@ async fn tenants_stay_isolated_on_a_shared_pool_under_concurrency() {
             .await
             .unwrap();
     }
-    let checked = dbx_tests::isolation::hammer(tenants.clone(), &ids, 10, 10).await;
-    assert_eq!(checked, 20 * 10 * 10);
+    dbx_tests::isolation::hammer(tenants.clone(), &ids, 10, 10).await;
     for id in &ids {
         tenants.delete_tenant(id).await.unwrap();
     }
@@ -157,7 +156,13 @@ async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
     db.execute("SET GLOBAL innodb_flush_log_at_trx_commit = 1".into())
         .await
         .unwrap();
-    let mut server = dbx_tests::faults::kill_and_recover(db, server, "SELECT SLEEP(60)").await;
+    let mut server = dbx_tests::faults::kill_and_recover(
+        db,
+        server,
+        "SELECT SLEEP(60)",
+        "SELECT COUNT(*) FROM information_schema.processlist WHERE info = 'SELECT SLEEP(60)'",
+    )
+    .await;
     server.kill9();
 }
 

@@ -147,8 +147,7 @@ async fn tenants_stay_isolated_on_a_shared_pool_under_concurrency() {
             .await
             .unwrap();
     }
-    let checked = dbx_tests::isolation::hammer(tenants.clone(), &ids, 10, 10).await;
-    assert_eq!(checked, 20 * 10 * 10);
+    dbx_tests::isolation::hammer(tenants.clone(), &ids, 10, 10).await;
 }
 
 #[tokio::test]
@@ -230,7 +229,13 @@ async fn a_killed_server_fails_in_flight_work_and_the_adapter_recovers() {
     config.pool.connect_timeout = Duration::from_secs(2);
     config.pool.acquire_timeout = Duration::from_secs(5);
     let db = Arc::new(PgAdapter::connect(config).await.unwrap());
-    drop(dbx_tests::faults::kill_and_recover(db, server, "SELECT pg_sleep(60)").await);
+    drop(dbx_tests::faults::kill_and_recover(
+        db,
+        server,
+        "SELECT pg_sleep(60)",
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'",
+    )
+    .await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

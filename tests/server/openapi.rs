@@ -93,6 +93,11 @@ fn check_response(doc: &Json, method: &str, path: &str, status: u16, body: &Json
         "the document has no {status} for {method} {path}"
     );
     let Some(schema) = response["content"]["application/json"]["schema"].as_object() else {
+        // No body is documented: none may come.
+        assert!(
+            body.is_null() || body.as_str() == Some(""),
+            "{method} {path} {status} sent a body the document does not declare: {body}"
+        );
         return;
     };
     let mut full = Json::Object(schema.clone());

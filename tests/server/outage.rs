@@ -132,9 +132,15 @@ async fn killed_under_load<S: Crashable>(server: S, config: String, count_rows: 
         })
         .collect();
 
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let before = seen.acknowledged.load(Ordering::Relaxed);
-    assert!(before > 0, "the load ran before the crash");
+    // The crash lands under load: once the clients have had answers.
+    let started = Instant::now();
+    while seen.acknowledged.load(Ordering::Relaxed) < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no answers within 60 s of starting the load"
+        );
+        tokio::task::yield_now().await;
+    }
     let mut server = tokio::task::spawn_blocking(move || {
         let mut server = server;
         server.crash();
@@ -142,13 +148,17 @@ async fn killed_under_load<S: Crashable>(server: S, config: String, count_rows: 
     })
     .await
     .unwrap();
+    // Clients get errors while the database is down (and no hang): wait for some.
     let failed_before_outage = seen.failed.load(Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = Instant::now();
+    while seen.failed.load(Ordering::Relaxed) < failed_before_outage + CLIENTS as u64 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no errors within 60 s of the database going down"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let failed_in_outage = seen.failed.load(Ordering::Relaxed) - failed_before_outage;
-    assert!(
-        failed_in_outage > 0,
-        "clients got errors while the database was down"
-    );
 
     let server = tokio::task::spawn_blocking(move || server.start_again().map(|()| server))
         .await

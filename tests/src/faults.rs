@@ -31,14 +31,16 @@ impl Crashable for crate::servers::MariaServer {
     }
 }
 
-/// Commits 100 rows, kills the server while `sleep_sql` runs, and checks that the query in
-/// flight fails with `ConnectionLost` (no hang, no panic), that work during the outage fails
-/// within the pool's limits, that the first query after the restart succeeds on the same
-/// adapter, and that every committed row survived. Returns the server.
+/// Commits 100 rows, kills the server while `sleep_sql` runs (once `running_sql`, a count
+/// of the server's sessions running it, says it does), and checks that the query in flight
+/// fails with `ConnectionLost` (no hang, no panic), that work during the outage fails within
+/// the pool's limits, that the first query after the restart succeeds on the same adapter,
+/// and that every committed row survived. Returns the server.
 pub async fn kill_and_recover<S: Crashable>(
     db: Arc<dyn Adapter>,
     server: S,
     sleep_sql: &'static str,
+    running_sql: &'static str,
 ) -> S {
     db.execute("CREATE TABLE kept (n INT)".into())
         .await
@@ -52,7 +54,18 @@ pub async fn kill_and_recover<S: Crashable>(
         let db = db.clone();
         tokio::spawn(async move { db.query(sleep_sql.into()).await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The kill must land while the server runs the statement: wait until it says so.
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let running = db.query(running_sql.into()).await.unwrap();
+            if running.scalar::<i64>().unwrap() > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the statement never started on the server");
     let mut server = server;
     let mut server = tokio::task::spawn_blocking(move || {
         server.crash();

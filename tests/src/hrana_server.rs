@@ -13,6 +13,7 @@ pub struct HranaServer {
     /// The server's state, for its counters.
     pub state: Arc<ServerState>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -33,13 +34,18 @@ impl HranaServer {
             .expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("a bound address"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(dbx_hrana::serve(listener, state.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let state_for_task = state.clone();
+        let serving = tokio::spawn(async move {
+            let _ = dbx_hrana::serve(listener, state_for_task, async move {
+                let _ = stopped.await;
+            })
+            .await;
+        });
         Self {
             url,
             state,
             stop: Some(stop),
+            serving: Some(serving),
             _dir: dir,
         }
     }
@@ -59,6 +65,18 @@ impl HranaServer {
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+    }
+
+    /// Stops serving and waits until the server has let go of its socket and its
+    /// connections, so that what follows meets a server that is gone.
+    pub async fn stop_and_wait(&mut self) {
+        self.stop();
+        if let Some(serving) = self.serving.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(20), serving)
+                .await
+                .expect("the server did not stop within 20 s")
+                .expect("the server task failed");
         }
     }
 }
