@@ -4,4 +4,4 @@ import { clientSuite } from "./client-suite.mjs";
 
 const url = process.env.DBX_HRANA_URL;
 if (!url) throw new Error("DBX_HRANA_URL is not set: run this through `cargo xtask test`");
-clientSuite(url.replace(/^http/, "ws"));
+clientSuite((process.env.DBX_HRANA_WS_URL ?? url.replace(/^http/, "ws")));

@@ -4,4 +4,4 @@ import * as hrana from "@libsql/hrana-client";
 
 const url = process.env.DBX_HRANA_URL;
 if (!url) throw new Error("DBX_HRANA_URL is not set: run this through `cargo xtask test`");
-hranaSuite("ws hrana3", () => hrana.openWs(url.replace(/^http/, "ws"), undefined, 3), (client) => client, 3);
+hranaSuite("ws hrana3", () => hrana.openWs((process.env.DBX_HRANA_WS_URL ?? url.replace(/^http/, "ws")), undefined, 3), (client) => client, 3);

@@ -30,3 +30,49 @@ async fn npm_clients(backend: Backend) {
     }
 }
 crate::per_backend!(the_npm_clients_through_dbx_serve, npm_clients);
+
+/// Seed 000's layout: `dbx serve --base-path /database/api`, its workers' `@libsql/client`
+/// given `http://host/database/api/pipeline`, WebSocket clients `ws://host/database/api/ws`,
+/// REST beside them, `/health` at the root for load balancers, nothing else outside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_000_clients_reach_hrana_under_a_base_path() {
+    for (file, ws) in [
+        ("client-http.test.mjs", None),
+        ("client-ws.test.mjs", Some("/ws")),
+        ("hrana-http.test.mjs", None),
+        ("hrana-ws.test.mjs", Some("")),
+    ] {
+        let db = Db::new(Backend::Sqlite).await;
+        let server = Served::start(&db, &["--base-path", "/database/api"]);
+        let mounted = server.base.clone();
+        let mut env = vec![
+            ("DBX_HRANA_URL", format!("{mounted}/pipeline")),
+            ("DBX_HRANA_BACKEND", "sqlite".to_owned()),
+        ];
+        if let Some(suffix) = ws {
+            let ws_url = format!("{mounted}{suffix}").replace("http://", "ws://");
+            env.push(("DBX_HRANA_WS_URL", ws_url));
+        }
+        tokio::task::spawn_blocking(move || run_node_test(file, &env))
+            .await
+            .unwrap();
+    }
+    let db = Db::new(Backend::Sqlite).await;
+    let server = Served::start(&db, &["--base-path", "/database/api"]);
+    let mounted = server.base.clone();
+    assert!(mounted.ends_with("/database/api"), "{mounted}");
+    let root = mounted.trim_end_matches("/database/api").to_owned();
+    let (status, body) = crate::http("GET", &format!("{mounted}/api/adapters"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = crate::http("GET", &format!("{root}/health"), None).await;
+    assert_eq!(status, 200, "{body}");
+    for outside in [
+        "/api/adapters",
+        "/v3/pipeline",
+        "/studio/",
+        "/database/apix",
+    ] {
+        let (status, body) = crate::http("GET", &format!("{root}{outside}"), None).await;
+        assert_eq!(status, 404, "{outside}: {body}");
+    }
+}

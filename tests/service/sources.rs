@@ -224,3 +224,17 @@ async fn database_file_in_a_missing_directory_is_created_with_it() {
     assert!(file.is_file(), "{} was not created", file.display());
     service.shutdown().await;
 }
+
+#[test]
+fn a_base_path_is_checked() {
+    use dbx_service::config::check_base_path;
+    assert_eq!(
+        check_base_path(Some("/database/api/")).unwrap().as_deref(),
+        Some("/database/api")
+    );
+    assert_eq!(check_base_path(Some("/")).unwrap(), None);
+    for bad in ["database/api", "/a//b", "/a/../b", "/a b", "/a?x"] {
+        let err = check_base_path(Some(bad)).unwrap_err();
+        assert!(err.to_string().contains("server.base-path"), "{bad}: {err}");
+    }
+}

@@ -16,8 +16,11 @@ pub fn run_node_test(file: &str, env: &[(&str, String)]) -> u32 {
         js_dir().join("node_modules/.package-lock.json").is_file(),
         "the npm packages of tests/js are not installed: run `cargo xtask test`, or `npm ci` in tests/js"
     );
+    // A failed test can leave a socket open that keeps node alive; the suite must end with
+    // its report instead of hanging: every test gets five minutes, and the runner exits when
+    // the tests are done.
     let out = Command::new("node")
-        .arg("--test")
+        .args(["--test", "--test-force-exit", "--test-timeout=300000"])
         .arg(file)
         .current_dir(js_dir())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))

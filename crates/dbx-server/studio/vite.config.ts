@@ -3,7 +3,9 @@ import { defineConfig } from "vite";
 // The bundle is committed and embedded in the `dbx` binary, so the build must be
 // reproducible: no source maps, no timestamps, hashed file names under assets/.
 export default defineConfig({
-  base: "/studio/",
+  // Relative asset URLs, so that the Studio works wherever the server mounts it
+  // (`/studio/`, or `/database/api/studio/` under `server.base-path`).
+  base: "./",
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
   build: {
     outDir: "dist",

@@ -8,6 +8,7 @@ mod error;
 mod memory;
 mod metrics;
 mod model;
+mod mount;
 mod openapi;
 mod query;
 mod rows;
@@ -72,6 +73,11 @@ pub struct ServeArgs {
     /// [config: server.shutdown-timeout; default 10].
     #[arg(long, value_name = "SECS")]
     shutdown_timeout: Option<u64>,
+
+    /// Serve Hrana, REST, the Studio and /metrics under this path, as `/database/api` for
+    /// seed 000's workers [config: server.base-path; default none].
+    #[arg(long, value_name = "PATH")]
+    base_path: Option<String>,
 }
 
 /// What the handlers share.
@@ -251,6 +257,9 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         Some(addr) => addr,
         None => server.listen_addr()?,
     };
+    let base_path = dbx_service::config::check_base_path(
+        args.base_path.as_deref().or(server.base_path.as_deref()),
+    )?;
     let migrations_dir = args
         .migrations
         .clone()
@@ -302,12 +311,16 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    print_urls(addr, kind);
+    print_urls(addr, kind, base_path.as_deref().unwrap_or_default());
     memory::spawn_trimmer();
 
     let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
     let limits = app.hrana.config().listen;
-    let server = dbx_hrana::serve_router(listener, router(app), limits, async move {
+    let routes = match base_path {
+        Some(base) => mount::under(base, router(app)),
+        None => router(app),
+    };
+    let server = dbx_hrana::serve_router(listener, routes, limits, async move {
         stop_signal().await;
         tracing::info!("stopping: no new connections; waiting for requests in flight");
         let _ = stopping_tx.send(true);
@@ -338,12 +351,17 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
 
 /// One line per entry point, first the address, so that scripts can read it.
 #[allow(clippy::print_stdout)]
-fn print_urls(addr: SocketAddr, kind: dbx_core::AdapterKind) {
+fn print_urls(addr: SocketAddr, kind: dbx_core::AdapterKind, base: &str) {
     use std::io::Write as _;
-    println!("dbx listening on http://{addr}");
-    println!("  Hrana (libSQL clients): http://{addr} and ws://{addr} ({kind})");
-    println!("  Studio (web UI):        http://{addr}/studio/");
-    println!("  REST API:               http://{addr}/api/adapters");
-    println!("  health and metrics:     http://{addr}/health, http://{addr}/metrics");
+    println!("dbx listening on http://{addr}{base}");
+    let hrana = if base.is_empty() {
+        format!("http://{addr} and ws://{addr}")
+    } else {
+        format!("http://{addr}{base}/pipeline and ws://{addr}{base}/ws")
+    };
+    println!("  Hrana (libSQL clients): {hrana} ({kind})");
+    println!("  Studio (web UI):        http://{addr}{base}/studio/");
+    println!("  REST API:               http://{addr}{base}/api/adapters");
+    println!("  health and metrics:     http://{addr}/health, http://{addr}{base}/metrics");
     let _ = std::io::stdout().flush();
 }

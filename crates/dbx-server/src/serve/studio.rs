@@ -20,7 +20,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/studio", get(|| async { Redirect::permanent("/studio/") }))
+        // Relative, so that it holds under a base path too.
+        .route("/studio", get(|| async { Redirect::permanent("studio/") }))
         .route(
             "/studio/",
             get(|headers: HeaderMap| async move { asset("index.html", &headers) }),

@@ -90,6 +90,10 @@ export function saveToken(token: string) {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
+/** Where the server mounts its routes: the path before `/studio/`, empty at the root and
+ * `/database/api` under `server.base-path = "/database/api"`. */
+export const BASE = location.pathname.replace(/\/studio(\/.*)?$/, "");
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   const token = savedToken();
@@ -97,7 +101,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   if (body !== undefined) headers["content-type"] = "application/json";
   let response: Response;
   try {
-    response = await fetch(path, {
+    response = await fetch(BASE + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

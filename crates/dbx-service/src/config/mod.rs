@@ -12,7 +12,7 @@ use dbx_core::{AdapterKind, Result};
 
 pub use env::{apply_env, explain_env};
 pub use file::{parse, substitute};
-pub use server::{HranaConfig, ServerConfig, StatementTimeouts};
+pub use server::{HranaConfig, ServerConfig, StatementTimeouts, check_base_path};
 #[cfg(feature = "mysql")]
 pub use types::MysqlAdapterConfig;
 #[cfg(feature = "postgres")]

@@ -77,6 +77,14 @@ pub struct ServerConfig {
     ///
     /// Default: none.
     pub allowed_origins: Vec<String>,
+    /// Where Hrana, the REST API, the Studio and `/metrics` are mounted: `/database/api`
+    /// serves Hrana at `/database/api/v3/pipeline` (a client given
+    /// `http://host/database/api/pipeline` finds it), WebSockets at `/database/api` and
+    /// `/database/api/ws`, and the Studio at `/database/api/studio/`, as seed 000's workers
+    /// expect. `/health` answers at the root too, for load balancers.
+    ///
+    /// Default: none (everything at the root).
+    pub base_path: Option<String>,
     /// The Hrana (libSQL protocol) server's limits.
     pub hrana: HranaConfig,
 }
@@ -192,6 +200,12 @@ impl Default for HranaConfig {
 }
 
 impl ServerConfig {
+    /// `base-path` checked: one or more `/segment`s of letters, digits, `-`, `_` and `.`,
+    /// without a trailing `/`; `None` when unset (or `/`).
+    pub fn base_path(&self) -> Result<Option<String>> {
+        check_base_path(self.base_path.as_deref())
+    }
+
     /// `listen` as a socket address.
     pub fn listen_addr(&self) -> Result<std::net::SocketAddr> {
         self.listen.parse().map_err(|_| {
@@ -201,6 +215,32 @@ impl ServerConfig {
             ))
         })
     }
+}
+
+/// Checks a base path (see [`ServerConfig::base_path`]).
+pub fn check_base_path(path: Option<&str>) -> Result<Option<String>> {
+    let Some(path) = path
+        .map(|p| p.trim_end_matches('/'))
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(None);
+    };
+    let valid = path.starts_with('/')
+        && path[1..].split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+    if !valid {
+        return Err(Error::Config(format!(
+            "server.base-path = {path:?} is not a path like \"/database/api\": segments of \
+             letters, digits, '-', '_' and '.', each after a '/'"
+        )));
+    }
+    Ok(Some(path.to_owned()))
 }
 
 impl Default for ServerConfig {
@@ -219,6 +259,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            base_path: None,
             hrana: HranaConfig::default(),
         }
     }

@@ -319,6 +319,7 @@ impl DbxConfig {
     /// Each kind at most once, exactly one default (implied when there is one adapter).
     pub fn validate(&mut self) -> Result<()> {
         self.server.listen_addr()?;
+        self.server.base_path()?;
         for (i, a) in self.adapters.iter().enumerate() {
             if let Some(j) = self.adapters[..i].iter().position(|b| b.kind() == a.kind()) {
                 return Err(Error::Config(format!(

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, type Health } from "../api";
+import { api, BASE, type Health } from "../api";
 import { ErrorBox } from "../components/ErrorBox";
 
 const REFRESH_MS = 5000;
@@ -28,7 +28,7 @@ export function HealthPage() {
           ))}
         </tbody>
       </table>
-      <p class="muted">Refreshed every {REFRESH_MS / 1000} s. Prometheus metrics: <a href="/metrics">/metrics</a>.</p>
+      <p class="muted">Refreshed every {REFRESH_MS / 1000} s. Prometheus metrics: <a href={`${BASE}/metrics`}>{BASE}/metrics</a>.</p>
     </div>
   );
 }
