@@ -138,3 +138,76 @@ async fn a_module_cycle_is_a_clear_error() {
     assert!(stderr.contains("cycle: a -> b -> a"), "{}", describe(&out));
     assert!(!db.has_table("a_t").await, "nothing ran");
 }
+
+/// Seed 001's own schema (`INTEGER PRIMARY KEY AUTOINCREMENT`, SQLite's) beside the variants
+/// PostgreSQL and MySQL need: each backend runs its own files, schema, init and migrations;
+/// without a variant, the error says to add one.
+async fn dialect_files(backend: Backend) {
+    let db = Db::new(backend).await;
+    let root = db.dir.path();
+    module(
+        root,
+        "notes",
+        &[],
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);",
+        Some("INSERT INTO notes (body) VALUES ('generic init');"),
+        &[
+            ("001_tag.sql", "ALTER TABLE notes ADD COLUMN tag TEXT;"),
+            (
+                "002_mark.sql",
+                "INSERT INTO notes (body) VALUES ('generic 002');",
+            ),
+        ],
+    );
+    let dir = root.join("modules/notes/database");
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "schema.postgres.sql",
+        "CREATE TABLE notes (id SERIAL PRIMARY KEY, body TEXT NOT NULL);",
+    );
+    write(
+        "schema.mysql.sql",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY AUTO_INCREMENT, body TEXT NOT NULL);",
+    );
+    write(
+        "init.postgres.sql",
+        "INSERT INTO notes (body) VALUES ('postgres init');",
+    );
+    write(
+        "migrations/002_mark.mysql.sql",
+        "INSERT INTO notes (body) VALUES ('mysql 002');",
+    );
+
+    // First without PostgreSQL's schema variant: the error points at the way out.
+    if backend == Backend::Postgres {
+        std::fs::rename(dir.join("schema.postgres.sql"), root.join("aside.sql")).unwrap();
+        let out = db.run(&["migrate", "up"]);
+        assert!(!out.status.success(), "{}", describe(&out));
+        let text = describe(&out);
+        assert!(text.contains("add schema.postgres.sql"), "{text}");
+        std::fs::rename(root.join("aside.sql"), dir.join("schema.postgres.sql")).unwrap();
+    }
+    let out = db.run(&["migrate", "up"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let rows = db
+        .adapter
+        .query("SELECT body FROM notes ORDER BY id".into())
+        .await
+        .unwrap();
+    let bodies: Vec<String> = rows.rows.iter().map(|r| r.get(0).unwrap()).collect();
+    let expected = match backend {
+        Backend::Sqlite => ["generic init", "generic 002"],
+        Backend::Postgres => ["postgres init", "generic 002"],
+        Backend::Mysql => ["generic init", "mysql 002"],
+    };
+    assert_eq!(bodies, expected);
+    let status = db.run_json(&["migrate", "status"]);
+    let states: Vec<&str> = status["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["applied", "applied"], "{status}");
+}
+per_backend!(each_backend_runs_its_own_module_files, dialect_files);

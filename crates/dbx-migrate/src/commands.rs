@@ -66,9 +66,20 @@ impl Migrator {
         let name = &module.name;
         tracing::info!(module = %name, statements = sql.len(), "initializing module schema");
         let total = sql.len();
+        let schema_file = module.schema_file.clone();
+        let dialect = crate::dialect_files::infix(kind.dialect());
+        let generic = !schema_file.contains(&format!(".{dialect}."));
         let failed = move |i: usize| {
+            let hint = if generic {
+                format!(
+                    "; if {schema_file} is written for another database, add \
+                     schema.{dialect}.sql (and init.{dialect}.sql) beside it for {kind}"
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "module {name}: schema.sql/init.sql statement {} of {total} failed",
+                "module {name}: {schema_file}/init statement {} of {total} failed{hint}",
                 i + 1
             )
         };

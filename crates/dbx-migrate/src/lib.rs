@@ -2,6 +2,7 @@
 
 mod checksum;
 mod commands;
+mod dialect_files;
 mod dry_run;
 mod error;
 mod fault;
@@ -23,7 +24,7 @@ pub use futures_util::future::BoxFuture;
 pub use ledger::{AppliedRow, MIGRATIONS_TABLE, SCHEMA_VERSIONS_TABLE};
 pub use lock::{LOCK_TABLE, LockOptions};
 pub use migration::{Migration, MigrationContext, NO_TRANSACTION_MARKER, Step, StepFn};
-pub use modules::{Module, discover};
+pub use modules::{Module, discover, discover_for};
 pub use runner::{DownTarget, Migrator, Options, Report, Resolution, StepReport};
 pub use source::{Migrations, create_migration_files};
 pub use status::{ModuleState, State, Status, StatusEntry};

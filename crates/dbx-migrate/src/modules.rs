@@ -1,10 +1,13 @@
 //! Modules (seed 001): `modules/<name>/database/` holds `schema.sql` (required), `init.sql`
 //! (optional) and `migrations/*.sql`; `module.yaml` (beside `database/` or inside it) lists
-//! `dependencies:`. Modules initialize in dependency order, once each.
+//! `dependencies:`. Modules initialize in dependency order, once each. A module that serves
+//! several backends carries variants (`schema.postgres.sql`, `init.mysql.sql`,
+//! `migrations/2_x.postgres.sql`), chosen over the generic file for that backend.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use dbx_core::sql::Dialect;
 use serde::Deserialize;
 
 use crate::checksum::checksum;
@@ -18,8 +21,10 @@ pub struct Module {
     pub name: String,
     /// `modules/<name>/database`.
     pub dir: PathBuf,
-    /// `schema.sql`.
+    /// `schema.sql`, or the variant for the backend it was discovered for.
     pub schema_sql: String,
+    /// The file `schema_sql` came from (`schema.sql` or `schema.postgres.sql`).
+    pub schema_file: String,
     /// `init.sql`, if present.
     pub init_sql: Option<String>,
     /// The modules this one needs first.
@@ -72,9 +77,33 @@ fn read_manifest(module_dir: &Path) -> Result<Manifest> {
     Ok(Manifest::default())
 }
 
+/// `<stem>.<dialect>.sql` when it exists (and a dialect is given), else `<stem>.sql`; the
+/// text and the file's name, or `None` when neither exists.
+fn read_for(dir: &Path, stem: &str, dialect: Option<Dialect>) -> Result<Option<(String, String)>> {
+    if let Some(dialect) = dialect {
+        let name = format!("{stem}.{}.sql", crate::dialect_files::infix(dialect));
+        if let Some(text) = read_optional(&dir.join(&name))? {
+            return Ok(Some((text, name)));
+        }
+    }
+    let name = format!("{stem}.sql");
+    Ok(read_optional(&dir.join(&name))?.map(|text| (text, name)))
+}
+
 /// Finds every module under `root` (usually `./modules`) and returns them in dependency order,
 /// ties broken by name. Directories without `database/` are not modules and are skipped.
+/// Generic files only; [`discover_for`] picks each backend's variants.
 pub fn discover(root: &Path) -> Result<Vec<Module>> {
+    discover_in(root, None)
+}
+
+/// [`discover`] for one backend: `schema.postgres.sql`, `init.postgres.sql` and
+/// `migrations/*.postgres.sql` (likewise `mysql`, `sqlite`) replace the generic files.
+pub fn discover_for(root: &Path, dialect: Dialect) -> Result<Vec<Module>> {
+    discover_in(root, Some(dialect))
+}
+
+fn discover_in(root: &Path, dialect: Option<Dialect>) -> Result<Vec<Module>> {
     let entries = std::fs::read_dir(root)
         .map_err(|e| Error::source_file(root, format!("cannot read the modules directory: {e}")))?;
     let mut found = BTreeMap::new();
@@ -86,17 +115,16 @@ pub fn discover(root: &Path) -> Result<Vec<Module>> {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let schema_path = db_dir.join("schema.sql");
-        let schema_sql = read_optional(&schema_path)?.ok_or_else(|| {
+        let (schema_sql, schema_file) = read_for(&db_dir, "schema", dialect)?.ok_or_else(|| {
             Error::source_file(
-                &schema_path,
+                db_dir.join("schema.sql"),
                 "is missing: every module with a database/ directory needs a schema.sql",
             )
         })?;
-        let init_sql = read_optional(&db_dir.join("init.sql"))?;
+        let init_sql = read_for(&db_dir, "init", dialect)?.map(|(text, _)| text);
         let migrations_dir = db_dir.join("migrations");
         let migrations = if migrations_dir.is_dir() {
-            Migrations::from_dir_in_module(&migrations_dir, &name)?
+            Migrations::from_dir_in_module(&migrations_dir, &name, dialect)?
         } else {
             Migrations::default()
         };
@@ -107,6 +135,7 @@ pub fn discover(root: &Path) -> Result<Vec<Module>> {
                 name,
                 dir: db_dir,
                 schema_sql,
+                schema_file,
                 init_sql,
                 dependencies: manifest.dependencies,
                 migrations,

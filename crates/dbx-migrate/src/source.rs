@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use dbx_core::sql::Dialect;
+
 use crate::error::{Error, Result};
 use crate::migration::Migration;
 
@@ -34,10 +36,21 @@ impl Migrations {
     /// Reads every `*.sql` file in `dir`. A missing directory is an error that names it; a
     /// `.sql` file whose name breaks the rule is an error, other files are ignored.
     pub fn from_dir(dir: &Path) -> Result<Self> {
-        Self::from_dir_in_module(dir, "")
+        Self::from_dir_in_module(dir, "", None)
     }
 
-    pub(crate) fn from_dir_in_module(dir: &Path, module: &str) -> Result<Self> {
+    /// The migrations of a directory as `dialect` runs them: a file written for that
+    /// backend (`3_x.postgres.up.sql`) replaces the generic one (`3_x.up.sql`), and other
+    /// backends' files are left out.
+    pub fn from_dir_for(dir: &Path, dialect: Dialect) -> Result<Self> {
+        Self::from_dir_in_module(dir, "", Some(dialect))
+    }
+
+    pub(crate) fn from_dir_in_module(
+        dir: &Path,
+        module: &str,
+        dialect: Option<Dialect>,
+    ) -> Result<Self> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
             Error::source_file(
                 dir,
@@ -57,7 +70,7 @@ impl Migrations {
                 files.push((path, text));
             }
         }
-        Self::from_files(files, module)
+        Self::from_files(crate::dialect_files::choose(files, dialect), module)
     }
 
     /// The migrations of a directory embedded with [`embed_migrations!`](crate::embed_migrations).
@@ -89,8 +102,10 @@ impl Migrations {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
+            // A dialect's variant pairs and is named as the generic file it stands for.
+            let (generic, _) = crate::dialect_files::split(file_name);
             let parsed =
-                parse_file_name(file_name).map_err(|reason| Error::source_file(&path, reason))?;
+                parse_file_name(&generic).map_err(|reason| Error::source_file(&path, reason))?;
             let pair = pairs.entry(parsed.version).or_default();
             if !pair.name.is_empty() && pair.name != parsed.name {
                 let other = pair

@@ -131,12 +131,14 @@ fn load_sources(args: &MigrateArgs, adapter: Arc<dyn dbx_core::Adapter>) -> Resu
         None if default_modules.join(".").is_dir() => Some(default_modules.to_path_buf()),
         None => None,
     };
+    // Files written for this backend (`schema.postgres.sql`) replace the generic ones.
+    let dialect = adapter.kind().dialect();
     let modules = match &modules_dir {
-        Some(dir) => dbx_migrate::discover(dir)?,
+        Some(dir) => dbx_migrate::discover_for(dir, dialect)?,
         None => Vec::new(),
     };
     let migrations = if args.source.is_dir() || modules.is_empty() {
-        Migrations::from_dir(&args.source)?
+        Migrations::from_dir_for(&args.source, dialect)?
     } else {
         Migrations::default()
     };
