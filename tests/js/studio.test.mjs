@@ -313,6 +313,14 @@ test("tenants are created and deleted, and migrations and health show", async ()
   await page.getByTestId("migration-summary").waitFor();
   assert.match(await page.getByTestId("migration-summary").textContent(), /^1 applied, 1 pending/);
   await shot(page, "10-migrations");
+  // An admin applies the pending one and reverts it again, as `dbx migrate` would.
+  await page.getByRole("button", { name: "Apply pending" }).click();
+  await page.getByTestId("migration-report").getByText("Applied 2_later.").waitFor();
+  await page.getByTestId("migration-summary").getByText(/^2 applied, 0 pending/).waitFor();
+  assert.ok((await rest("GET", `/api/databases/${db}/tables/later`, admin)).status === 200);
+  await page.getByRole("button", { name: "Revert the newest" }).click();
+  await page.getByTestId("migration-report").getByText("Reverted 2_later.").waitFor();
+  await page.getByTestId("migration-summary").getByText(/^1 applied, 1 pending/).waitFor();
   await page.getByRole("link", { name: "Health" }).click();
   await page.getByTestId("health-status").getByText("ok").waitFor();
   await shot(page, "11-health");

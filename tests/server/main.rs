@@ -13,6 +13,7 @@ mod changes;
 mod cli;
 mod damaged;
 mod libsql_crate;
+mod migrations;
 mod npm_clients;
 mod openapi;
 mod outage;

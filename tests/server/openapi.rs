@@ -273,6 +273,18 @@ async fn responses_match(backend: Backend) {
             None,
         ),
         (
+            "POST",
+            "/api/databases/{db}/migrations/up",
+            format!("{db_url}/migrations/up"),
+            None,
+        ),
+        (
+            "POST",
+            "/api/databases/{db}/migrations/down",
+            format!("{db_url}/migrations/down?steps=1"),
+            None,
+        ),
+        (
             "DELETE",
             rows_path,
             format!("{db_url}/tables/t/rows"),

@@ -46,6 +46,7 @@ async fn studio_in_chromium(backend: Backend) {
         "2_later.up.sql",
         "CREATE TABLE later (id INTEGER PRIMARY KEY);",
     );
+    db.write("2_later.down.sql", "DROP TABLE later;");
     let out = db.run(&["tenants", "create", "scoped"]);
     assert!(out.status.success(), "{}", describe(&out));
     let (admin, read_only) = (

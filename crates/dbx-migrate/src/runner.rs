@@ -46,6 +46,7 @@ pub enum Resolution {
 
 /// One migration that ran.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepReport {
     /// Its module; empty for the application's.
     pub module: String,
@@ -61,6 +62,7 @@ pub struct StepReport {
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// The migrations that ran, in order.
     pub steps: Vec<StepReport>,

@@ -2,3 +2,4 @@
 
 pub mod cli;
 pub(crate) mod serve;
+pub(crate) mod sources;

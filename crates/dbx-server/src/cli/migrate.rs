@@ -1,7 +1,7 @@
 //! `dbx migrate`: the migrator on the command line.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,22 +11,23 @@ use clap::{Args, Subcommand};
 use dbx_core::AdapterKind;
 use dbx_core::tenancy::TenantId;
 use dbx_migrate::{
-    DownTarget, FanOut, LockOptions, Migrations, Migrator, OpenTenant, Options, Resolution,
-    TenantOutcome,
+    DownTarget, FanOut, LockOptions, Migrator, OpenTenant, Options, Resolution, TenantOutcome,
 };
 use dbx_service::DatabaseService;
 
 use super::output::{self, Printer};
-use super::{Cli, init_logging, open_service};
+use super::{Cli, init_logging, load_config, open_service};
+use crate::sources::Sources;
 
 /// Options shared by every `dbx migrate` subcommand.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The migrations directory.
-    #[arg(long, global = true, value_name = "DIR", default_value = "migrations")]
-    source: PathBuf,
+    /// The migrations directory [config: server.migrations; default ./migrations].
+    #[arg(long, global = true, value_name = "DIR")]
+    source: Option<PathBuf>,
 
-    /// The modules directory (modules/*/database/). Used by default when ./modules exists.
+    /// The modules directory (modules/*/database/) [config: server.modules; default
+    /// ./modules when it exists].
     #[arg(long, global = true, value_name = "DIR")]
     modules: Option<PathBuf>,
 
@@ -123,25 +124,14 @@ enum MigrateCommand {
     },
 }
 
-/// Reads the migrations and modules, and builds a migrator for `adapter` from them.
-fn load_sources(args: &MigrateArgs, adapter: Arc<dyn dbx_core::Adapter>) -> Result<Migrator> {
-    let default_modules = Path::new("modules");
-    let modules_dir = match &args.modules {
-        Some(dir) => Some(dir.clone()),
-        None if default_modules.join(".").is_dir() => Some(default_modules.to_path_buf()),
-        None => None,
-    };
-    // Files written for this backend (`schema.postgres.sql`) replace the generic ones.
-    let dialect = adapter.kind().dialect();
-    let modules = match &modules_dir {
-        Some(dir) => dbx_migrate::discover_for(dir, dialect)?,
-        None => Vec::new(),
-    };
-    let migrations = if args.source.is_dir() || modules.is_empty() {
-        Migrations::from_dir_for(&args.source, dialect)?
-    } else {
-        Migrations::default()
-    };
+/// The migrator for `adapter` over the same files `dbx serve` reports and applies.
+fn load_sources(
+    cli: &Cli,
+    args: &MigrateArgs,
+    adapter: Arc<dyn dbx_core::Adapter>,
+) -> Result<Migrator> {
+    let config = load_config(cli, args.adapter)?;
+    let sources = Sources::new(args.source.clone(), args.modules.clone(), &config.server);
     let options = Options {
         allow_out_of_order: args.allow_out_of_order,
         lock: LockOptions {
@@ -149,15 +139,15 @@ fn load_sources(args: &MigrateArgs, adapter: Arc<dyn dbx_core::Adapter>) -> Resu
             ..LockOptions::default()
         },
     };
-    Ok(Migrator::new(adapter, migrations)
-        .with_modules(modules)
-        .with_options(options))
+    Ok(sources.migrator(adapter, options, true)?)
 }
 
 pub(super) async fn run(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode> {
     let printer = Printer::new(args.json);
     if let MigrateCommand::New { name } = &args.command {
-        let (up, down) = dbx_migrate::create_migration_files(&args.source, name)?;
+        let config = load_config(cli, args.adapter)?;
+        let sources = Sources::new(args.source.clone(), None, &config.server);
+        let (up, down) = dbx_migrate::create_migration_files(&sources.migrations, name)?;
         printer.created(&up, &down);
         return Ok(ExitCode::SUCCESS);
     }
@@ -167,7 +157,7 @@ pub(super) async fn run(cli: &Cli, args: &MigrateArgs) -> Result<ExitCode> {
         "warn,dbx_migrate=info"
     });
     let service = open_service(cli, args.adapter).await?;
-    let template = load_sources(args, service.root(args.adapter)?)?;
+    let template = load_sources(cli, args, service.root(args.adapter)?)?;
     let outcome = if args.all_tenants {
         all_tenants(&service, args, &template, &printer).await
     } else {

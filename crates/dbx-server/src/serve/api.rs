@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -48,6 +48,8 @@ pub(crate) fn routes() -> Router<Arc<App>> {
             post(super::changes::apply_changes),
         )
         .route("/api/databases/{db}/migrations", get(migrations))
+        .route("/api/databases/{db}/migrations/up", post(migrate_up))
+        .route("/api/databases/{db}/migrations/down", post(migrate_down))
 }
 
 fn parse_kind(app: &App, kind: &str) -> ApiResult<AdapterKind> {
@@ -276,13 +278,93 @@ pub(super) async fn migrations(
     Path(db): Path<String>,
 ) -> ApiResult<Json<dbx_migrate::Status>> {
     let adapter = database(&app, &caller, &db, Need::Read).await?;
-    let set = if app.migrations_dir.is_dir() {
-        dbx_migrate::Migrations::from_dir(&app.migrations_dir)?
-    } else {
-        dbx_migrate::Migrations::default()
+    let migrator = app
+        .sources
+        .migrator(adapter.adapter, dbx_migrate::Options::default(), false)?;
+    Ok(Json(migrator.status().await?))
+}
+
+/// How far `migrations/up` and `migrations/down` go.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct MigrateParams {
+    /// `up`: apply up to this version; `down`: revert every migration newer than it (0: all).
+    to: Option<i64>,
+    /// `down` only: how many to revert (default 1).
+    steps: Option<usize>,
+}
+
+/// How long a request waits for another runner's migration lock before it answers 409.
+const REST_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn rest_migrator(
+    app: &App,
+    adapter: Arc<dyn dbx_core::Adapter>,
+) -> ApiResult<dbx_migrate::Migrator> {
+    let options = dbx_migrate::Options {
+        lock: dbx_migrate::LockOptions {
+            timeout: REST_LOCK_TIMEOUT,
+            ..dbx_migrate::LockOptions::default()
+        },
+        ..dbx_migrate::Options::default()
     };
-    let status = dbx_migrate::Migrator::new(adapter.adapter, set)
-        .status()
-        .await?;
-    Ok(Json(status))
+    Ok(app.sources.migrator(adapter, options, false)?)
+}
+
+/// Runs a migration command to its end on a blocking thread of the runtime: the migrator's
+/// futures are not `Send`, so they cannot be a handler's, and a run must finish (or fail
+/// and record why) even if the client goes away.
+async fn off_the_reactor(
+    run: impl AsyncFnOnce() -> dbx_migrate::Result<dbx_migrate::Report> + Send + 'static,
+) -> ApiResult<dbx_migrate::Report> {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(run()))
+        .await
+        .map_err(|e| ApiError::internal(format!("the migration task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+/// Initializes new modules and applies pending migrations (admin), under the same lock as
+/// `dbx migrate up`.
+#[utoipa::path(post, path = "/api/databases/{db}/migrations/up", params(("db" = String, Path), MigrateParams),
+    responses((status = 200, body = dbx_migrate::Report), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "migrations")]
+pub(super) async fn migrate_up(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(db): Path<String>,
+    Query(params): Query<MigrateParams>,
+) -> ApiResult<Json<dbx_migrate::Report>> {
+    caller.require_admin()?;
+    if params.steps.is_some() {
+        return Err(ApiError::bad_request("`steps` is for down; up takes `to`"));
+    }
+    let adapter = database(&app, &caller, &db, Need::Write).await?;
+    let migrator = rest_migrator(&app, adapter.adapter)?;
+    let report = off_the_reactor(async move || migrator.up(params.to).await).await?;
+    Ok(Json(report))
+}
+
+/// Reverts the newest migration, the newest `steps`, or every one newer than `to` (admin),
+/// under the same lock as `dbx migrate down`.
+#[utoipa::path(post, path = "/api/databases/{db}/migrations/down", params(("db" = String, Path), MigrateParams),
+    responses((status = 200, body = dbx_migrate::Report), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), tag = "migrations")]
+pub(super) async fn migrate_down(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(db): Path<String>,
+    Query(params): Query<MigrateParams>,
+) -> ApiResult<Json<dbx_migrate::Report>> {
+    caller.require_admin()?;
+    let target = match (params.to, params.steps) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("give `to` or `steps`, not both"));
+        }
+        (Some(v), None) => dbx_migrate::DownTarget::To(v),
+        (None, Some(n)) => dbx_migrate::DownTarget::Steps(n),
+        (None, None) => dbx_migrate::DownTarget::Steps(1),
+    };
+    let adapter = database(&app, &caller, &db, Need::Write).await?;
+    let migrator = rest_migrator(&app, adapter.adapter)?;
+    let report = off_the_reactor(async move || migrator.down(target).await).await?;
+    Ok(Json(report))
 }

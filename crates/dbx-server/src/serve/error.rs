@@ -31,6 +31,15 @@ impl ApiError {
         }
     }
 
+    /// A failure of the server itself (`other`, 500).
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "other".to_owned(),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,
@@ -115,7 +124,14 @@ impl From<dbx_migrate::Error> for ApiError {
                 message: e.to_string(),
             },
             None => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
+                // Another runner (the command line, another server) holds the lock: the
+                // request conflicts with work in progress. Everything else is about the
+                // migrations themselves.
+                status: if e.kind() == dbx_migrate::ErrorKind::LockTimeout {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
                 kind: format!("migrate_{}", e.kind().as_str()),
                 message: e.to_string(),
             },

@@ -86,7 +86,8 @@ pub(crate) struct App {
     pub(crate) service: Arc<DatabaseService>,
     pub(crate) hrana: Arc<ServerState>,
     pub(crate) http: metrics::HttpMetrics,
-    pub(crate) migrations_dir: PathBuf,
+    /// The migrations and modules, as `dbx migrate` finds them.
+    pub(crate) sources: crate::sources::Sources,
     pub(crate) auth: Option<dbx_hrana::AuthKeys>,
     /// The most row writes one `POST .../changes` may carry.
     pub(crate) max_changes: usize,
@@ -260,10 +261,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
     let base_path = dbx_service::config::check_base_path(
         args.base_path.as_deref().or(server.base_path.as_deref()),
     )?;
-    let migrations_dir = args
-        .migrations
-        .clone()
-        .unwrap_or_else(|| server.migrations.clone());
+    let sources = crate::sources::Sources::new(args.migrations.clone(), None, server);
     let max_changes = args.max_changes.unwrap_or(server.max_changes);
     let max_statements = args.max_statements.unwrap_or(server.max_statements);
     let shutdown_timeout = args
@@ -300,7 +298,7 @@ pub(super) async fn run(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         service: service.clone(),
         hrana,
         http: metrics::HttpMetrics::default(),
-        migrations_dir,
+        sources,
         auth,
         max_changes,
         max_statements,

@@ -25,6 +25,8 @@ use super::{api, auth, changes, model, query, rows, script};
         api::sql,
         script::run_script,
         api::migrations,
+        api::migrate_up,
+        api::migrate_down,
         super::health,
         auth::session,
     ),

@@ -58,7 +58,7 @@ export function App() {
     switch (section) {
       case "db":
         if (rest[1] === "sql") return <SqlPage db={db} session={session} />;
-        if (rest[1] === "migrations") return <MigrationsPage db={db} />;
+        if (rest[1] === "migrations") return <MigrationsPage db={db} session={session} />;
         return <TablesPage db={db} table={rest[1] === "table" ? rest[2] : undefined} tab={rest[3]} session={session} />;
       case "tenants":
         return <TenantsPage kind={rest[0] ?? kind} session={session} />;

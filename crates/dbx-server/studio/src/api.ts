@@ -59,6 +59,11 @@ export interface MigrationEntry {
   origin: string | null;
 }
 export interface MigrationStatus { entries: MigrationEntry[] }
+export interface MigrationReport {
+  steps: { module: string; version: number; name: string; direction: "up" | "down"; duration_ms: number }[];
+  modules_initialized: string[];
+  waited_for_lock: boolean;
+}
 export interface Health {
   status: string;
   adapters: {
@@ -157,5 +162,7 @@ export const api = {
   // Statements run in order on one session until one fails.
   script: (name: string, sql: string) => call<ScriptResult>("POST", `${db(name)}/script`, { sql }),
   migrations: (name: string) => call<MigrationStatus>("GET", `${db(name)}/migrations`),
+  migrateUp: (name: string) => call<MigrationReport>("POST", `${db(name)}/migrations/up`),
+  migrateDown: (name: string) => call<MigrationReport>("POST", `${db(name)}/migrations/down?steps=1`),
   health: () => call<Health>("GET", "/health"),
 };

@@ -21,10 +21,16 @@ pub struct ServerConfig {
     ///
     /// Default: none (no tokens; loopback only).
     pub auth_keys: Option<PathBuf>,
-    /// The migrations directory whose status the REST API and the Studio report.
+    /// The migrations directory, for `dbx migrate` (unless `--source` says otherwise) and for
+    /// the REST API and the Studio, which report and apply the same migrations.
     ///
     /// Default: `migrations`.
     pub migrations: PathBuf,
+    /// The modules directory (`modules/*/database/`), for `dbx migrate`, the REST API and
+    /// the Studio alike.
+    ///
+    /// Default: `modules` when that directory exists.
+    pub modules: Option<PathBuf>,
     /// How long requests in flight get to finish after SIGTERM or Ctrl-C.
     ///
     /// Default: `10s`.
@@ -249,6 +255,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".to_owned(),
             auth_keys: None,
             migrations: PathBuf::from("migrations"),
+            modules: None,
             shutdown_timeout: Duration::from_secs(10),
             max_changes: 1000,
             max_statements: 100,
