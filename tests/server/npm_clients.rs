@@ -64,6 +64,15 @@ async fn seed_000_clients_reach_hrana_under_a_base_path() {
     let root = mounted.trim_end_matches("/database/api").to_owned();
     let (status, body) = crate::http("GET", &format!("{mounted}/api/adapters"), None).await;
     assert_eq!(status, 200, "{body}");
+    // The Studio's page names its assets under the base, from a deep link's path too.
+    let (status, page) = crate::http("GET", &format!("{mounted}/studio/db/sqlite"), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.as_str()
+            .unwrap_or_default()
+            .contains("\"/database/api/studio/assets/"),
+        "{page}"
+    );
     let (status, body) = crate::http("GET", &format!("{root}/health"), None).await;
     assert_eq!(status, 200, "{body}");
     for outside in [

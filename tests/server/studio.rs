@@ -144,14 +144,13 @@ async fn the_studio_is_served_from_the_binary() {
     let server = Served::start(&db, &[]);
     let studio = format!("{}/studio", server.base);
 
+    // Relative, so that it holds under a base path too.
     let (status, headers, _) = get(&studio, &[]).await;
     assert_eq!(
         (status, &headers["location"]),
         (
             308,
-            &"/studio/"
-                .parse::<hyper_014::header::HeaderValue>()
-                .unwrap()
+            &"studio/".parse::<hyper_014::header::HeaderValue>().unwrap()
         )
     );
     let (status, headers, page) = get(&format!("{studio}/"), &[]).await;

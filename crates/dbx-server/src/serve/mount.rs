@@ -18,6 +18,11 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt as _;
 
+/// Where the routes are mounted, for the handlers that write absolute URLs (the Studio's
+/// page); absent at the root.
+#[derive(Debug, Clone)]
+pub(crate) struct MountedAt(pub(crate) std::sync::Arc<str>);
+
 /// The path to route for `path` under `base`, or `None` when it is outside.
 fn inner_path(base: &str, path: &str) -> Option<String> {
     if path == "/health" {
@@ -56,8 +61,9 @@ fn outside(base: &str) -> Response {
 
 /// `inner` answering under `base` (checked by `dbx_service::config::check_base_path`).
 pub(crate) fn under(base: String, inner: Router) -> Router {
+    let mounted: std::sync::Arc<str> = base.as_str().into();
     let service = tower::service_fn(move |mut request: Request<Body>| {
-        let (base, inner) = (base.clone(), inner.clone());
+        let (base, inner, mounted) = (base.clone(), inner.clone(), mounted.clone());
         async move {
             let Some(uri) = inner_path(&base, request.uri().path())
                 .and_then(|path| with_path(request.uri(), &path))
@@ -65,6 +71,7 @@ pub(crate) fn under(base: String, inner: Router) -> Router {
                 return Ok::<_, Infallible>(outside(&base));
             };
             *request.uri_mut() = uri;
+            request.extensions_mut().insert(MountedAt(mounted));
             inner.oneshot(request).await
         }
     });

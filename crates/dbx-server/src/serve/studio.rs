@@ -24,11 +24,17 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/studio", get(|| async { Redirect::permanent("studio/") }))
         .route(
             "/studio/",
-            get(|headers: HeaderMap| async move { asset("index.html", &headers) }),
+            get(|mounted: Mounted, headers: HeaderMap| async move {
+                asset("index.html", &headers, &mounted)
+            }),
         )
         .route(
             "/studio/{*path}",
-            get(|Path(path): Path<String>, headers: HeaderMap| async move { asset(&path, &headers) }),
+            get(
+                |Path(path): Path<String>, mounted: Mounted, headers: HeaderMap| async move {
+                    asset(&path, &headers, &mounted)
+                },
+            ),
         )
 }
 
@@ -93,7 +99,20 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-fn asset(path: &str, request: &HeaderMap) -> Response {
+/// Where the server is mounted (`server.base-path`), empty at the root.
+type Mounted = Option<axum::Extension<super::mount::MountedAt>>;
+
+/// The page with its asset URLs absolute under the mount point: the bundle writes them
+/// relative (`./assets/`), which would resolve wrongly from a deep link's path, and the
+/// content security policy forbids a `<base>` element.
+fn page(file: &'static [u8], mounted: &Mounted) -> Vec<u8> {
+    let base = mounted.as_ref().map_or("", |m| &*m.0.0);
+    String::from_utf8_lossy(file)
+        .replace("\"./assets/", &format!("\"{base}/studio/assets/"))
+        .into_bytes()
+}
+
+fn asset(path: &str, request: &HeaderMap, mounted: &Mounted) -> Response {
     // The Studio routes by the URL's fragment, so any other path without a file extension
     // is a reload of a deep link: answer with the app itself.
     let path = match BUNDLE.get_file(path) {
@@ -120,12 +139,16 @@ fn asset(path: &str, request: &HeaderMap) -> Response {
     } else {
         "no-cache"
     };
-    let compressed = if accepts_gzip(request) {
+    let compressed = if accepts_gzip(request) && path != "index.html" {
         gzipped(path)
     } else {
         None
     };
-    let mut response = compressed.unwrap_or(file.contents()).into_response();
+    let mut response = if path == "index.html" {
+        page(file.contents(), mounted).into_response()
+    } else {
+        compressed.unwrap_or(file.contents()).into_response()
+    };
     let headers = response.headers_mut();
     if compressed.is_some() {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
